@@ -22,6 +22,7 @@ public static class F
     public static Variable Mask(Variable x, Tensor mask) => Function.Apply(new MaskFn(mask), x);
 
     public static Variable Reshape(Variable x, params int[] shape) => Function.Apply(new ReshapeFn(shape), x);
+    public static Variable Rows(Variable x, int start, int count) => Function.Apply(new RowsFn(start, count), x);
     public static Variable Permute(Variable x, params int[] dims) => Function.Apply(new PermuteFn(dims), x);
     public static Variable Transpose(Variable x, int d0, int d1)
     {

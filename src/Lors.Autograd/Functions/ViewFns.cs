@@ -28,3 +28,23 @@ public sealed class PermuteFn(int[] dims) : Function
         return [v.Contiguous()];
     }
 }
+
+/// <summary>Rows [start, start+count) along dim 0 (a contiguous slab of a contiguous tensor).</summary>
+public sealed class RowsFn(int start, int count) : Function
+{
+    private Tensor _x = null!;
+
+    protected override Tensor Forward(Tensor[] inputs)
+    {
+        _x = inputs[0];
+        return _x.Narrow(0, start, count);
+    }
+
+    protected override Tensor?[] Backward(Tensor gy)
+    {
+        var g = Tensor.Zeros(_x.Shape, gy.DType, gy.Device);
+        using var slab = g.Narrow(0, start, count);
+        Ops.CopyInto(gy, slab);
+        return [g];
+    }
+}
