@@ -78,15 +78,16 @@ public static class Rope
     // short ones (< old_len / high_freq_factor) kept, and those in between interpolated smoothly.
     private static void Llama3(float[] inv, RopeScaling s)
     {
-        float factor = (float)s.Factor;
-        float low = (float)s.LowFreqFactor!.Value;
+        // The Python-side scalars stay double until they meet a float32 tensor, where they are cast.
+        double lowFactor = s.LowFreqFactor!.Value, highFactor = s.HighFreqFactor!.Value;
         double oldLen = s.OriginalMaxPositionEmbeddings!.Value;
-        // Python-side scalars (double), cast to float32 where they meet a tensor.
-        float lowWavelen = (float)(oldLen / s.LowFreqFactor.Value);
-        float highWavelen = (float)(oldLen / s.HighFreqFactor.Value);
+        float factor = (float)s.Factor;
+        float low = (float)lowFactor;
+        float lowWavelen = (float)(oldLen / lowFactor);
+        float highWavelen = (float)(oldLen / highFactor);
         float twoPi = (float)(2 * Math.PI);
         float oldLenF = (float)oldLen;
-        float span = (float)(s.HighFreqFactor.Value - s.LowFreqFactor.Value);
+        float span = (float)(highFactor - lowFactor);
         for (int i = 0; i < inv.Length; i++)
         {
             float x = inv[i];
