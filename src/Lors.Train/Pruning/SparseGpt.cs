@@ -3,6 +3,7 @@
 // later columns; after the block its errors reach all later columns at once (lazy batch update, one GEMM).
 using System.Numerics.Tensors;
 using Lors.Tensors;
+using Tensor = Lors.Tensors.Tensor;
 
 namespace Lors.Train.Pruning;
 
