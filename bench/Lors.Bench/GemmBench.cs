@@ -20,7 +20,15 @@ public static unsafe class GemmBench
         int threads = Program.IntOption(args, "--threads", Environment.ProcessorCount);
         int samples = Program.IntOption(args, "--reps", 7);
         CpuFeatures.MaxThreads = threads;
-        var blas = OpenBlas.TryLoad();
+        var shapes = Shapes;
+        int si = Array.IndexOf(args, "--shape");
+        if (si >= 0 && si + 1 < args.Length)
+        {
+            // e.g. --shape 1024x1024x1024 (M x N x K)
+            var d = args[si + 1].Split('x').Select(int.Parse).ToArray();
+            shapes = [(d[0], d[1], d[2])];
+        }
+        var blas = args.Contains("--no-blas") ? null : OpenBlas.TryLoad();
         blas?.SetThreads(threads);
 
         Console.WriteLine($"threads={threads} simd={CpuFeatures.Level} samples={samples} (median) " +
@@ -28,7 +36,7 @@ public static unsafe class GemmBench
             $"OPENBLAS_L2_SIZE={Environment.GetEnvironmentVariable("OPENBLAS_L2_SIZE") ?? "(unset)"}");
         Console.WriteLine(blas == null ? "OpenBLAS: libopenblas.so.0 not found, baseline skipped" : "OpenBLAS: libopenblas.so.0");
         Console.WriteLine($"{"M x N x K",-20} {"LoRS GFLOP/s",13} {"OpenBLAS",10} {"ratio",7}");
-        foreach (var (m, n, k) in Shapes)
+        foreach (var (m, n, k) in shapes)
         {
             float* a = Random((long)m * k, 1), b = Random((long)k * n, 2), c = Random((long)m * n, 3);
             double flops = 2.0 * m * n * k;

@@ -21,7 +21,7 @@ public static class Program
                 return 0;
             default:
                 Console.WriteLine("usage: Lors.Bench <command> [options]");
-                Console.WriteLine("  gemm [--threads N] [--reps R]   GFLOP/s of the CPU GEMM on the reference shapes (vs OpenBLAS when present)");
+                Console.WriteLine("  gemm [--threads N] [--reps R] [--shape MxNxK] [--no-blas]\n   GFLOP/s of the CPU GEMM on the reference shapes (vs OpenBLAS when present)");
                 Console.WriteLine("  micro [BenchmarkDotNet args]    BenchmarkDotNet micro-benchmarks (alias --bdn)");
                 return command == "help" ? 0 : 1;
         }
