@@ -30,11 +30,12 @@ public sealed partial class LlamaModel : IDisposable
     }
 
     public LlamaConfig Config { get; }
-    public Variable Embed { get; }
+    /// <summary>Parameters are settable so a caller can swap in trainable leaves over the same data.</summary>
+    public Variable Embed { get; set; }
     public IReadOnlyList<LlamaLayer> Layers { get; }
-    public Variable Norm { get; }
+    public Variable Norm { get; set; }
     /// <summary>The output projection [V, C]; the same variable as Embed when embeddings are tied.</summary>
-    public Variable LmHead { get; }
+    public Variable LmHead { get; set; }
     public DType ComputeType { get; }
     public Device Device { get; }
 
