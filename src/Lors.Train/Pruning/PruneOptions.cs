@@ -40,9 +40,12 @@ public sealed record MatrixPruneStats(int Layer, Projection Projection, string N
     public double Sparsity => (double)Zeros / ((long)Rows * Cols);
 }
 
-public sealed record LayerPruneStats(int Layer, long Weights, long Zeros, TimeSpan Elapsed)
+/// <summary>One decoder layer: Capture = calibration forward with statistics, Solve = choosing masks and updating
+/// weights, Propagate = the pruned layer's forward that feeds the next layer.</summary>
+public sealed record LayerPruneStats(int Layer, long Weights, long Zeros, TimeSpan Capture, TimeSpan Solve, TimeSpan Propagate)
 {
     public double Sparsity => (double)Zeros / Math.Max(1, Weights);
+    public TimeSpan Elapsed => Capture + Solve + Propagate;
 }
 
 public sealed record PruneResult(PruneMethod Method, SparsityPattern Pattern, IReadOnlyList<MatrixPruneStats> Matrices,

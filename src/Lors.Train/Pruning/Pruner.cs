@@ -30,13 +30,14 @@ public static class Pruner
         for (int li = 0; li < layers; li++)
         {
             var layer = model.Layers[li];
-            var layerWatch = Stopwatch.StartNew();
+            var watch = Stopwatch.StartNew();
             Dictionary<Projection, InputStatistics>? stats = null;
             if (calib is not null)
             {
                 Report(li, "calibrate");
                 stats = calib.Capture(layer, gram: options.Method == PruneMethod.SparseGpt);
             }
+            var capture = watch.Elapsed;
             Report(li, "prune");
             var factors = new Dictionary<Projection, HessianFactor>();
             long weights = 0, zeros = 0;
@@ -47,12 +48,13 @@ public static class Pruner
                 weights += (long)s.Rows * s.Cols;
                 zeros += s.Zeros;
             }
+            var solve = watch.Elapsed - capture;
             if (calib is not null && li + 1 < layers)
             {
                 Report(li, "propagate");
                 calib.Propagate(layer);
             }
-            layerStats.Add(new LayerPruneStats(li, weights, zeros, layerWatch.Elapsed));
+            layerStats.Add(new LayerPruneStats(li, weights, zeros, capture, solve, watch.Elapsed - capture - solve));
             Report(li, "done");
         }
         return new PruneResult(options.Method, options.Pattern, matrices, layerStats, calib?.Tokens ?? 0, sw.Elapsed);
