@@ -115,12 +115,15 @@ public abstract partial class BackendSuite
     });
 
     [BackendFact]
-    public void AttentionAcrossTileBoundaries()
+    public void AttentionAcrossTileBoundaries() => ForEachLevel(() =>
     {
-        // T and S beyond one 64-row / 64-key tile, with D at the vector widths used by the kernels.
+        // T and S beyond one 64-row / 64-key tile, D at and between the vector widths the kernels use.
         CheckAttention(1, 4, 2, 70, 70, 32, DType.F32);
         CheckAttention(2, 2, 1, 67, 131, 16, DType.F32);
-        CheckAttention(1, 2, 2, 129, 129, 64, DType.F64);
-        CheckAttention(1, 2, 1, 65, 80, 24, DType.BF16);
-    }
+        CheckAttention(1, 2, 2, 129, 129, 64, DType.F32);
+        CheckAttention(1, 1, 1, 66, 66, 128, DType.F32);
+        CheckAttention(1, 2, 1, 65, 80, 24, DType.F32);
+        CheckAttention(1, 2, 2, 65, 65, 64, DType.F64);
+        CheckAttention(1, 2, 1, 65, 80, 32, DType.BF16);
+    });
 }

@@ -163,4 +163,29 @@ public abstract partial class BackendSuite
         var br = big.Reverse().ToArray();
         Close(big.Select((v, i) => (float)v / (1 + Math.Exp(-(float)v)) * (float)br[i]).ToArray(), by, 1e-5, "swiglu big");
     });
+
+    [BackendFact]
+    public void NnOpsAcceptNonContiguousViews()
+    {
+        // A transposed [5, 9] view of a [9, 5] tensor and an expanded row: the facade copies, results equal the dense op.
+        var x = Rand(45, 1);
+        using var base_ = Make(x, [9, 5], DType.F32);
+        using var xT = base_.T();
+        using var dense = xT.Contiguous();
+        using var s1 = Ops.Softmax(xT);
+        using var s2 = Ops.Softmax(dense);
+        Close(s2.ToDoubleArray(), s1, 0.0, "softmax of a transposed view");
+        using var w = Make(Rand(9, 2, 0.5, 1.5), [9], DType.F32);
+        var (y1, r1) = Ops.RmsNorm(xT, w, 1e-5f);
+        var (y2, r2) = Ops.RmsNorm(dense, w, 1e-5f);
+        using (y1) using (r1) using (y2) using (r2) Close(y2.ToDoubleArray(), y1, 0.0, "rmsnorm of a transposed view");
+        using var row = Make(Rand(9, 3), [1, 9], DType.F32);
+        using var ex = row.Expand(4, 9);
+        using var nd = xT.Narrow(0, 0, 4);
+        using var g1 = Ops.SwiGlu(ex, nd);
+        using var exd = ex.Contiguous();
+        using var ndd = nd.Contiguous();
+        using var g2 = Ops.SwiGlu(exd, ndd);
+        Close(g2.ToDoubleArray(), g1, 0.0, "swiglu of expanded and narrowed views");
+    }
 }

@@ -12,7 +12,7 @@ public abstract partial class BackendSuite
     protected virtual void ForEachLevel(Action body) => body();
 
     /// <summary>Float dtypes the device supports for compute ops (F64 is CPU-only).</summary>
-    protected virtual DType[] FloatTypes => [DType.F32, DType.BF16, DType.F64];
+    protected virtual DType[] FloatTypes => [DType.F32, DType.BF16, DType.F16, DType.F64];
 
     protected static double[] Rand(int n, int seed, double lo = -1, double hi = 1)
     {
