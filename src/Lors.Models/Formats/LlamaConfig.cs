@@ -36,6 +36,8 @@ public sealed record LlamaConfig
         init => _headDim = value;
     }
 
+    internal bool HasExplicitKeyValueHeads => _numKeyValueHeads is not null;
+
     /// <summary>True when head_dim was given explicitly (then hidden need not be heads x head_dim).</summary>
     public bool HasExplicitHeadDim => _headDim is not null;
 

@@ -15,8 +15,10 @@ internal static class LlamaConfigWriter
         o["intermediate_size"] = c.IntermediateSize;
         o["num_hidden_layers"] = c.NumHiddenLayers;
         o["num_attention_heads"] = c.NumAttentionHeads;
-        o["num_key_value_heads"] = c.NumKeyValueHeads;
-        o["head_dim"] = c.HeadDim;
+        // Defaulted values stay implicit so that a reloaded config equals the saved one (transformers
+        // applies the same defaults when the keys are absent).
+        if (c.HasExplicitKeyValueHeads) o["num_key_value_heads"] = c.NumKeyValueHeads;
+        if (c.HasExplicitHeadDim) o["head_dim"] = c.HeadDim;
         o["rms_norm_eps"] = JsonFields.Number(c.RmsNormEps);
         o["max_position_embeddings"] = c.MaxPositionEmbeddings;
         o["tie_word_embeddings"] = c.TieWordEmbeddings;

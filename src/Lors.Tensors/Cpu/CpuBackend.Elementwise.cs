@@ -13,7 +13,13 @@ public sealed unsafe partial class CpuBackend
         bool low = inputs.Concat(outputs).Any(t => t.DType is DType.BF16 or DType.F16);
         if (!low) { body(inputs, outputs); return; }
         var wi = inputs.Select(t => t.DType is DType.BF16 or DType.F16 ? t.To(DType.F32) : t).ToArray();
-        var wo = outputs.Select(t => t.DType is DType.BF16 or DType.F16 ? Tensor.Empty(t.Shape, DType.F32) : t).ToArray();
+        // An output that is also an input (accumulated into, e.g. Axpy's y) reuses the widened input copy,
+        // so the body sees its current values rather than an uninitialized buffer.
+        var wo = outputs.Select(t =>
+        {
+            int k = Array.IndexOf(inputs, t);
+            return k >= 0 ? wi[k] : t.DType is DType.BF16 or DType.F16 ? Tensor.Empty(t.Shape, DType.F32) : t;
+        }).ToArray();
         try
         {
             body(wi, wo);
@@ -22,7 +28,7 @@ public sealed unsafe partial class CpuBackend
         finally
         {
             for (int i = 0; i < inputs.Length; i++) if (wi[i] != inputs[i]) wi[i].Dispose();
-            for (int i = 0; i < outputs.Length; i++) if (wo[i] != outputs[i]) wo[i].Dispose();
+            for (int i = 0; i < outputs.Length; i++) if (wo[i] != outputs[i] && Array.IndexOf(wi, wo[i]) < 0) wo[i].Dispose();
         }
     }
 

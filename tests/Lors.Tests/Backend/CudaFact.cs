@@ -1,0 +1,35 @@
+// Test attributes for backend suites: [CudaFact] skips without CUDA; [BackendFact]/[BackendTheory] mark the shared
+// suite's tests and skip them in a CUDA suite class (one implementing ICudaSuite) on a machine without CUDA.
+using Lors.Tensors;
+using Xunit.Abstractions;
+using Xunit.Sdk;
+
+namespace Lors.Tests.Backend;
+
+/// <summary>A fact that runs only where a CUDA device is available.</summary>
+public sealed class CudaFactAttribute : FactAttribute
+{
+    public CudaFactAttribute()
+    {
+        if (!Backends.IsCudaAvailable) Skip = "no CUDA device on this machine";
+    }
+}
+
+/// <summary>Marks a BackendSuite subclass whose device is CUDA.</summary>
+public interface ICudaSuite { }
+
+[XunitTestCaseDiscoverer("Lors.Tests.Backend.BackendFactDiscoverer", "Lors.Tests")]
+public sealed class BackendFactAttribute : FactAttribute { }
+
+public sealed class BackendFactDiscoverer(IMessageSink sink) : IXunitTestCaseDiscoverer
+{
+    public IEnumerable<IXunitTestCase> Discover(ITestFrameworkDiscoveryOptions options, ITestMethod method, IAttributeInfo attr)
+    {
+        var display = options.MethodDisplayOrDefault();
+        var displayOptions = options.MethodDisplayOptionsOrDefault();
+        var cls = method.TestClass.Class.ToRuntimeType();
+        if (typeof(ICudaSuite).IsAssignableFrom(cls) && !Backends.IsCudaAvailable)
+            return [new XunitSkippedDataRowTestCase(sink, display, displayOptions, method, "no CUDA device on this machine")];
+        return [new XunitTestCase(sink, display, displayOptions, method)];
+    }
+}
