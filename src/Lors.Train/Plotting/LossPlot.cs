@@ -86,7 +86,10 @@ public static class LossPlot
         decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9));
         var ticks = new List<double>();
         for (double t = Math.Ceiling(lo / step) * step; t <= hi + step * 1e-9; t += step)
-            ticks.Add(Math.Round(t, decimals));
+        {
+            double r = Math.Round(t, decimals);
+            ticks.Add(r == 0 ? 0.0 : r);    // no "-0.0" label
+        }
         return ticks;
     }
 }
