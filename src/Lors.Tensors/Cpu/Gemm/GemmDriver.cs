@@ -41,9 +41,8 @@ internal static unsafe class GemmDriver
         }
 
         int units = (extent + unit - 1) / unit;
-        var opts = new ParallelOptions { MaxDegreeOfParallelism = parts };
         nint cAddr = (nint)C;
-        Parallel.For(0, parts, opts, p =>
+        GemmThreads.Run(parts, p =>
         {
             int lo = (int)Math.Min((long)units * p / parts * unit, extent);
             int hi = (int)Math.Min((long)units * (p + 1) / parts * unit, extent);
