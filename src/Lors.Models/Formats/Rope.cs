@@ -6,8 +6,9 @@ public static class Rope
 {
     /// <summary>inv_freq, head_dim/2 values. Every step is rounded to float32 in transformers' order
     /// (PyTorch keeps these tensors in float32 and casts Python scalars to float32), and the result is
-    /// widened to double only at the end, so the doubles hold exactly HF's float32 values
-    /// (up to the last-ulp accuracy of the platform's powf).</summary>
+    /// widened to double only at the end, so the doubles hold HF's float32 values: bit-exact against
+    /// transformers 5.17 on the CPU for default, linear and llama3 (RopeHfReferenceTests). HF buffers
+    /// computed on CUDA can differ in the last bit, because CUDA divides by a scalar via its reciprocal.</summary>
     public static double[] InverseFrequencies(LlamaConfig c)
     {
         float[] inv = DefaultInverse(c.RopeTheta, c.HeadDim);
@@ -36,16 +37,25 @@ public static class Rope
     public static void CosSin(LlamaConfig c, int positions, float[] cos, float[] sin)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(positions);
+        int[] ids = new int[positions];
+        for (int i = 0; i < ids.Length; i++) ids[i] = i;
+        CosSin(c, ids, cos, sin);
+    }
+
+    /// <summary>Fills cos and sin, [positionIds.Length, headDim] row-major, for arbitrary position ids
+    /// (e.g. continuing after a cache), in the rotate-half layout.</summary>
+    public static void CosSin(LlamaConfig c, ReadOnlySpan<int> positionIds, Span<float> cos, Span<float> sin)
+    {
         int d = c.HeadDim, half = d / 2;
-        long need = (long)positions * d;
+        long need = (long)positionIds.Length * d;
         if (cos.Length < need || sin.Length < need)
-            throw new ArgumentException($"cos and sin need {need} elements ([{positions}, {d}]), have {cos.Length} and {sin.Length}");
+            throw new ArgumentException($"cos and sin need {need} elements ([{positionIds.Length}, {d}]), have {cos.Length} and {sin.Length}");
         float[] inv = Array.ConvertAll(InverseFrequencies(c), x => (float)x);
         float scale = AttentionScaling(c);
-        for (int p = 0; p < positions; p++)
+        for (int r = 0; r < positionIds.Length; r++)
         {
-            float pos = p;   // HF casts position_ids to float32 before the product
-            int row = p * d;
+            float pos = positionIds[r];   // HF casts position_ids to float32 before the product
+            int row = r * d;
             for (int i = 0; i < half; i++)
             {
                 // inv_freq @ position with an inner dimension of 1: one float32 product per element.

@@ -21,8 +21,9 @@ public sealed class LlamaLayer
 
     public int Index { get; }
     public LlamaConfig Config { get; }
-    public Variable InputNorm { get; }
-    public Variable PostAttentionNorm { get; }
+    /// <summary>RMSNorm weights; settable so a caller can swap in a trainable leaf.</summary>
+    public Variable InputNorm { get; set; }
+    public Variable PostAttentionNorm { get; set; }
 
     /// <summary>The linear layer of a projection; the setter lets an adapter wrap it.</summary>
     public ILinear this[Projection p]

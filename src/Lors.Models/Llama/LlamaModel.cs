@@ -30,11 +30,12 @@ public sealed partial class LlamaModel : IDisposable
     }
 
     public LlamaConfig Config { get; }
-    public Variable Embed { get; }
+    /// <summary>Parameters are settable so a caller can swap in trainable leaves over the same data.</summary>
+    public Variable Embed { get; set; }
     public IReadOnlyList<LlamaLayer> Layers { get; }
-    public Variable Norm { get; }
+    public Variable Norm { get; set; }
     /// <summary>The output projection [V, C]; the same variable as Embed when embeddings are tied.</summary>
-    public Variable LmHead { get; }
+    public Variable LmHead { get; set; }
     public DType ComputeType { get; }
     public Device Device { get; }
 
@@ -69,8 +70,9 @@ public sealed partial class LlamaModel : IDisposable
         int t = ids.Shape[1], start = cache?.Length ?? 0;
         if (start + t > _cos.Shape[0])
             throw new ArgumentException($"LlamaModel: positions {start}..{start + t - 1} exceed max_position_embeddings {_cos.Shape[0]}");
-        using var cos = _cos.Narrow(0, start, t);
-        using var sin = _sin.Narrow(0, start, t);
+        // Views read again by RoPE's backward: owned by the caller's scope, like the activations.
+        var cos = _cos.Narrow(0, start, t);
+        var sin = _sin.Narrow(0, start, t);
         var x = F.Embedding(ids, Embed);
         foreach (var layer in Layers)
             x = cache is null && LayerRunner is not null ? LayerRunner(layer, x, cos, sin) : layer.Forward(x, cos, sin, cache);
@@ -95,7 +97,7 @@ public sealed partial class LlamaModel : IDisposable
         // Only positions 0..T-2 predict something; drop the last before the (large) LM head.
         var used = t > 1 ? F.Reshape(F.Permute(hidden, 1, 0, 2), t, b, -1) : hidden;
         var targets = ShiftedTargets(labels, ignoreIndex);
-        using var tgt = Tensor.FromArray(targets, [targets.Length], Device);
+        var tgt = Tensor.FromArray(targets, [targets.Length], Device); // read again in backward: owned by the caller's scope
         var h2 = SliceLeadingPositions(used, t - 1, b);
         var logits = F.Linear(h2, LmHead);
         return F.CrossEntropy(logits, tgt, ignoreIndex);

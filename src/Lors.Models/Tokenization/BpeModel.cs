@@ -1,6 +1,7 @@
 // Byte-pair-encoding model: vocab, ranked merges, unknown/byte-fallback handling and a per-word cache.
 // The merge loop follows HF's order exactly: repeatedly apply the lowest-rank pair, leftmost first.
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace Lors.Models.Tokenization;
 
@@ -81,6 +82,9 @@ internal sealed class BpeModel
     }
 
     /// <summary>One symbol per Unicode scalar (or per byte via fallback); unknown chars become unk, fused if asked.</summary>
+    // Full JIT optimisation from the first call: a model without pre-tokenizer sends the whole text here once,
+    // which would otherwise run in unoptimised tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     List<int> InitialSymbols(string word)
     {
         var symbols = new List<int>(word.Length);
@@ -126,6 +130,7 @@ internal sealed class BpeModel
     }
 
     /// <summary>Applies merges over a doubly linked list of symbols, driven by a (rank, position) priority queue.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     int[] MergeWord(List<int> symbols)
     {
         int n = symbols.Count;

@@ -25,19 +25,20 @@ internal sealed class SequencePreTokenizer(IReadOnlyList<IPreTokenizer> parts) :
 
 internal sealed class ByteLevelPreTokenizer(bool addPrefixSpace, bool useRegex) : IPreTokenizer
 {
-    // GPT-2's pattern; \s, \p{L}, \p{N} carry the same meaning in .NET as in HF's Oniguruma for BMP text.
+    /// <summary>GPT-2's pattern as HF declares it; Gpt2Splitter implements it on code points (kept here for tests).</summary>
     internal const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
-    static readonly Regex Gpt2 = new(Gpt2Pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
 
     public List<string> PreTokenize(List<string> pieces, bool firstSegment)
     {
         var result = new List<string>(pieces.Count * 2);
+        var spans = new List<(int Start, int Length)>();
         foreach (var raw in pieces)
         {
             string piece = addPrefixSpace && !raw.StartsWith(' ') ? " " + raw : raw;
             if (!useRegex) { result.Add(Map(piece)); continue; }
-            for (var m = Gpt2.Match(piece); m.Success; m = m.NextMatch())
-                result.Add(Map(m.ValueSpan));
+            spans.Clear();
+            Gpt2Splitter.Split(piece, spans);
+            foreach (var (start, length) in spans) result.Add(Map(piece.AsSpan(start, length)));
         }
         return result;
     }

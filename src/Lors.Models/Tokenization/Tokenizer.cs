@@ -75,6 +75,7 @@ public sealed class Tokenizer
             foreach (var (piece, normalizedId) in _normalizedMatcher.Split(normalized))
             {
                 if (normalizedId >= 0) { ids.Add(normalizedId); continue; }
+                if (piece.Length == 0) continue; // an empty piece must not gain a prefix space from a pre-tokenizer
                 if (_parts.PreTokenizer == null) { _parts.Model.Tokenize(piece, ids); continue; }
                 foreach (var word in _parts.PreTokenizer.PreTokenize([piece], firstSegment))
                     _parts.Model.Tokenize(word, ids);

@@ -82,3 +82,42 @@ public sealed class TokenizerComponentTests
         Assert.Equal("<s>Hello", tok.Decode(tok.Encode("Hello"), skipSpecialTokens: false).Replace(" ", ""));
     }
 }
+
+public sealed class Gpt2SplitterTests
+{
+    static List<string> ByScanner(string text)
+    {
+        var spans = new List<(int Start, int Length)>();
+        Gpt2Splitter.Split(text, spans);
+        return spans.Select(s => text.Substring(s.Start, s.Length)).ToList();
+    }
+
+    static List<string> ByRegex(string text) =>
+        Regex.Matches(text, ByteLevelPreTokenizer.Gpt2Pattern).Select(m => m.Value).ToList();
+
+    [Fact]
+    public void AgreesWithRegexOnBrown()
+    {
+        string text = System.IO.File.ReadAllText(TokPaths.BrownValid)[..50_000];
+        Assert.Equal(ByRegex(text), ByScanner(text));
+    }
+
+    [Fact]
+    public void AgreesWithRegexOnRandomBmpText()
+    {
+        // Alphabet chosen to hit every branch: contractions, optional space, whitespace runs, NBSP, digits, CJK.
+        string alphabet = "ab Z'  \t\n\r\u00a0\u2028\u3000stvmlred019\u0663\u00bd!?.-\"'数é_";
+        var rng = new Random(1234);
+        for (int n = 0; n < 3_000; n++)
+        {
+            var chars = new char[rng.Next(0, 24)];
+            for (int k = 0; k < chars.Length; k++) chars[k] = alphabet[rng.Next(alphabet.Length)];
+            string s = new(chars);
+            Assert.Equal(ByRegex(s), ByScanner(s));
+        }
+    }
+
+    [Fact]
+    public void SupplementaryLettersStayInTheirWord() =>
+        Assert.Equal(["a\U0001D400b", " \U0001D7CE\U0001D7CF", " \U0001F916!"], ByScanner("a\U0001D400b \U0001D7CE\U0001D7CF \U0001F916!"));
+}

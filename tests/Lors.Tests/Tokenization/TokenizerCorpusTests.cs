@@ -95,7 +95,9 @@ public sealed class TokenizerCorpusTests
     {
         var tok = TokenizerFixtureTests.ByName(name);
         tok.Encode(Brown.Value[..2_000]); // JIT warm-up
-        // Best of three, so a busy machine (parallel test classes, 2 cores) does not fail the check spuriously.
+        // Unloaded, Release: ~40 ms (byte-level) and ~220 ms (llama2-style: the whole text is one BPE word) of CPU.
+        // The bound is loose because tests run in Debug beside other suites on 2 cores; it still catches any
+        // super-linear regression. Best of three for the same reason.
         int[] ids = [];
         var best = TimeSpan.MaxValue;
         for (int run = 0; run < 3 && best > TimeSpan.FromSeconds(1); run++)
@@ -104,7 +106,7 @@ public sealed class TokenizerCorpusTests
             ids = tok.Encode(Brown.Value, addSpecialTokens: false);
             if (sw.Elapsed < best) best = sw.Elapsed;
         }
-        Assert.True(best < TimeSpan.FromSeconds(2), $"{name}: encoding {Brown.Value.Length} chars took {best}");
+        Assert.True(best < TimeSpan.FromSeconds(5), $"{name}: encoding {Brown.Value.Length} chars took {best}");
         Assert.True(ids.Length > 50_000);
         Assert.Equal(Brown.Value, tok.Decode(ids));
     }

@@ -83,6 +83,7 @@ public sealed unsafe partial class CpuBackend
                     }
                 }
             }
+            GC.KeepAlive(scratch); // only raw pointers into it are used above: keep the pinned array from being collected
         });
     }
 }

@@ -1,0 +1,44 @@
+// The backend suite on the CPU, each SIMD-sensitive test repeated at the AVX-512, AVX2 and scalar levels,
+// plus CPU-only checks (thread-count independence of results).
+using Lors.Tensors;
+using Lors.Tensors.Cpu;
+
+namespace Lors.Tests.Backend;
+
+public sealed class CpuBackendTests : BackendSuite
+{
+    protected override Device Device => Device.Cpu;
+
+    protected override void ForEachLevel(Action body)
+    {
+        foreach (var level in new[] { SimdLevel.Avx512, SimdLevel.Avx2, SimdLevel.Scalar })
+            if (level <= CpuFeatures.Hardware) CpuFeatures.With(level, body);
+    }
+
+    [Fact]
+    public void AttentionAndEmbeddingBackwardDoNotDependOnThreads()
+    {
+        var q = Rand(2 * 4 * 96 * 32, 1);
+        var k = Rand(2 * 2 * 96 * 32, 2);
+        float[] Run(int threads)
+        {
+            int saved = CpuFeatures.MaxThreads;
+            CpuFeatures.MaxThreads = threads;
+            try
+            {
+                using var qt = Make(q, [2, 4, 96, 32], DType.F32);
+                using var kt = Make(k, [2, 2, 96, 32], DType.F32);
+                var (o, l) = Ops.Attention(qt, kt, kt, 0.2f);
+                using (l)
+                using (o)
+                {
+                    var (gq, gk, gv) = Ops.AttentionBackward(qt, kt, kt, o, l, qt, 0.2f);
+                    using (gq) using (gk) using (gv)
+                        return [.. o.ToFloatArray(), .. gq.ToFloatArray(), .. gk.ToFloatArray(), .. gv.ToFloatArray()];
+                }
+            }
+            finally { CpuFeatures.MaxThreads = saved; }
+        }
+        Assert.Equal(Run(1), Run(Math.Max(2, CpuFeatures.MaxThreads)));
+    }
+}
