@@ -37,29 +37,11 @@ public class TinyLlamaTrainingTests
         EvalEvery = 0, EvalBatches = 2, CheckpointEvery = 2, LogEvery = 1, OutDir = dir, Seed = 5,
     };
 
-    /// <summary>
-    /// Next-token loss assembled from the model's pieces rather than LlamaModel.Loss/Hidden: on this main those dispose
-    /// their targets and RoPE cos/sin views on return while CrossEntropyFn and RopeFn still need them in backward
-    /// (reported to the lead). Here every tensor lives in the trainer's micro-batch scope until backward is done.
-    /// </summary>
+    /// <summary>The model's own next-token loss (HF shift, -100 ignored); its tensors live in the trainer's micro-batch scope.</summary>
     private static Variable LossOf(LlamaModel m, Batch b)
     {
-        var c = m.Config;
-        var cosA = new float[b.T * c.HeadDim];
-        var sinA = new float[b.T * c.HeadDim];
-        Lors.Models.Formats.Rope.CosSin(c, b.T, cosA, sinA);
-        var cos = Tensor.FromArray(cosA, [b.T, c.HeadDim], m.Device);
-        var sin = Tensor.FromArray(sinA, [b.T, c.HeadDim], m.Device);
-        var shifted = new int[b.B * b.T];
-        for (int i = 0; i < b.B; i++)
-            for (int t = 0; t < b.T; t++) shifted[i * b.T + t] = t + 1 < b.T ? b.Labels[i * b.T + t + 1] : Batch.IgnoreIndex;
-        var ids = Tensor.FromArray(b.Ids, [b.B, b.T], m.Device);
-        var targets = Tensor.FromArray(shifted, [b.B * b.T], m.Device);
-        var x = F.Embedding(ids, m.Embed);
-        foreach (var layer in m.Layers) x = layer.Forward(x, cos, sin);
-        var h = F.RmsNorm(x, m.Norm, (float)c.RmsNormEps);
-        var logits = F.Linear(F.Reshape(h, b.B * b.T, -1), m.LmHead);
-        return F.CrossEntropy(logits, targets);
+        var (ids, labels) = b.ToTensors(m.Device);
+        return m.Loss(ids, labels);
     }
 
     [Fact]
