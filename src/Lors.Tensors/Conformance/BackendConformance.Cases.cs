@@ -15,7 +15,7 @@ public sealed partial class BackendConformance
         {
             var i = Ints(d, Enumerable.Range(-50, 131).ToArray(), [131]);
             var u = Move(Tensor.FromArray(Enumerable.Range(0, 200).Select(x => (byte)x).ToArray(), [200], Device.Cpu), d);
-            return Out(i.T().Contiguous(), i.To(DType.F32), u, u.To(DType.F32).To(DType.U8));
+            return Out(i.Narrow(0, 1, 100).Contiguous(), i.To(DType.F32), u, u.To(DType.F32).To(DType.U8));
         }, Tolerance.Exact);
         Case("Copy", "float->i32 truncation", d => Out(In(d, [64], 6, DType.F32, -100, 100).To(DType.I32)), Tolerance.Exact);
         foreach (var dt in new[] { DType.F32, DType.BF16, DType.F16, DType.I32, DType.U8 })

@@ -23,6 +23,9 @@ internal sealed class CudaAllocator : IDisposable
     private readonly MemoryStats _stats;
     private readonly object _gate = new();
     private readonly Dictionary<long, Stack<CudaBlock>> _free = new();
+    // Rented blocks stay referenced here: a leaked tensor's storage finalizer may then hand its block back safely,
+    // because the ILGPU buffer can never become unreachable (and finalized itself) while we still own it.
+    private readonly HashSet<CudaBlock> _rented = new(ReferenceEqualityComparer.Instance);
     private long _reserved, _cached;
 
     public CudaAllocator(Accelerator acc, MemoryStats stats) { _acc = acc; _stats = stats; }
@@ -47,12 +50,13 @@ internal sealed class CudaAllocator : IDisposable
             {
                 var cached = list.Pop();
                 _cached -= size;
+                _rented.Add(cached);
                 _stats.OnAllocate(size);
                 return cached;
             }
         }
         var block = AllocateFresh(size, bytes);
-        lock (_gate) _reserved += size;
+        lock (_gate) { _reserved += size; _rented.Add(block); }
         _stats.OnAllocate(size);
         return block;
     }
@@ -61,6 +65,7 @@ internal sealed class CudaAllocator : IDisposable
     {
         lock (_gate)
         {
+            if (!_rented.Remove(block)) return; // returned twice: ignore rather than corrupt the cache
             if (!_free.TryGetValue(block.Size, out var list)) _free[block.Size] = list = new Stack<CudaBlock>();
             list.Push(block);
             _cached += block.Size;

@@ -24,7 +24,7 @@ public sealed partial class CudaBackend
     private Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<float>, ArrayView<float>, AdamArgs>? _kAdam;
     private Action<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<byte>, int, float>? _kMerge;
 
-    private static KernelConfig PerRow(int rows) => new(rows, Block.Threads);
+    private KernelConfig PerRow(int rows) => new(rows, RowThreads);
 
     private static void SameType(string op, Tensor first, params Tensor[] others)
     {

@@ -38,7 +38,7 @@ public sealed partial class CudaBackend
             using var partial = Tensor.Empty([chunks == 1 ? 1 : checked(outer * chunks)], DType.F64, Device);
             var pv = Bytes(partial).Cast<double>();
             int blocks = Count(name, (long)outer * chunks);
-            Run(name, () => (_kReduceRows ??= _acc.LoadStreamKernel<ArrayView<byte>, ArrayView<float>, ArrayView<double>, ReduceArgs>(ReduceKernels.Rows))(new KernelConfig(blocks, Block.Threads), xv, yv, pv, a));
+            Run(name, () => (_kReduceRows ??= _acc.LoadStreamKernel<ArrayView<byte>, ArrayView<float>, ArrayView<double>, ReduceArgs>(ReduceKernels.Rows))(new KernelConfig(blocks, RowThreads), xv, yv, pv, a));
             if (chunks > 1) Finalize(name, pv, yv, a);
         }
         else
@@ -67,6 +67,6 @@ public sealed partial class CudaBackend
         int rows = x.Shape[0], n = x.Shape[1];
         if (rows == 0) return;
         var xv = Bytes(x); var yv = I32(y);
-        Run("ArgMax", () => (_kArgMax ??= _acc.LoadStreamKernel<ArrayView<byte>, ArrayView<int>, int, int>(ReduceKernels.ArgMax))(new KernelConfig(rows, Block.Threads), xv, yv, dt, n));
+        Run("ArgMax", () => (_kArgMax ??= _acc.LoadStreamKernel<ArrayView<byte>, ArrayView<int>, int, int>(ReduceKernels.ArgMax))(new KernelConfig(rows, RowThreads), xv, yv, dt, n));
     }
 }

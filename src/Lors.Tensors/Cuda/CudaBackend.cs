@@ -34,7 +34,12 @@ public sealed partial class CudaBackend : IBackend
         _blas = _stream is CudaStream cs ? CuBlas.TryCreate(cs.StreamPtr, out why) : null;
         _blasNote = _blas is not null ? _blas.LibraryName : "no cuBLAS (" + why + "); tiled ILGPU GEMM fallback";
         _boundHere = this;
+        // The CPU simulator runs each thread of a group as an OS thread: one warp per row block keeps it usable.
+        RowThreads = acc.AcceleratorType == AcceleratorType.CPU ? 32 : Block.Threads;
     }
+
+    /// <summary>Threads per block of the block-per-row kernels.</summary>
+    private int RowThreads { get; }
 
     public Device Device { get; }
     public MemoryStats Memory { get; } = new();
@@ -169,6 +174,9 @@ public sealed partial class CudaBackend : IBackend
         Bind();
         return new CudaStorage(this, _alloc, bytes);
     }
+
+    /// <summary>The size class the allocator hands out for a request of this many bytes.</summary>
+    public static long RoundAllocation(long bytes) => CudaAllocator.RoundUp(bytes);
 
     /// <summary>Drops the allocator's cached blocks (e.g. before measuring device memory from outside).</summary>
     public void EmptyCache()

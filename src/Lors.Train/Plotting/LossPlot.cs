@@ -33,7 +33,7 @@ public static class LossPlot
         double Y(double l) => Top + ph - (l - y0) / (y1 - y0) * ph;
 
         // grid and tick labels
-        foreach (var t in Ticks(x0, x1, 8, out int xd))
+        foreach (var t in Ticks(x0, x1, 8, out int xd, minStep: 1))   // steps are whole numbers
         {
             int px = (int)Math.Round(X(t));
             canvas.Line(px, Top, px, Top + ph, Rgb.Grid);
@@ -78,11 +78,11 @@ public static class LossPlot
     }
 
     /// <summary>Round tick values (1, 2 or 5 times a power of ten apart) inside [lo, hi], at most about <paramref name="target"/>.</summary>
-    public static List<double> Ticks(double lo, double hi, int target, out int decimals)
+    public static List<double> Ticks(double lo, double hi, int target, out int decimals, double minStep = 0)
     {
         double raw = (hi - lo) / Math.Max(1, target);
         double mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        double step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * mag).First(s => s >= raw);
+        double step = Math.Max(minStep, new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * mag).First(s => s >= raw));
         decimals = Math.Max(0, -(int)Math.Floor(Math.Log10(step) + 1e-9));
         var ticks = new List<double>();
         for (double t = Math.Ceiling(lo / step) * step; t <= hi + step * 1e-9; t += step)

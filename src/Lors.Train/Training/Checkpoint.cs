@@ -47,9 +47,13 @@ public static class CheckpointStore
         SafetensorsWriter.Write(Path.Combine(tmp, TensorsFile), tensors, new Dictionary<string, string> { ["format"] = "lors-train-checkpoint" });
         WriteJson(Path.Combine(tmp, StateFile), state, optimizer);
 
-        // Swap: final -> old, tmp -> final, drop old. A crash in between leaves old (complete) for Find().
-        if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
-        if (Directory.Exists(final)) Directory.Move(final, old);
+        // Swap: final -> old, tmp -> final, drop old. At every moment one complete checkpoint is where Find() looks:
+        // an old/ left by an interrupted swap is only dropped once final/ is complete again.
+        if (Directory.Exists(final))
+        {
+            if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+            Directory.Move(final, old);
+        }
         Directory.Move(tmp, final);
         if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
         return final;

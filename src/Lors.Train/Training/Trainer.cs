@@ -100,6 +100,7 @@ public sealed class Trainer : IDisposable
         long windowTokens = 0;
         double? lastLoss = null, lastEval = null;
         int G = Options.GradAccum;
+        _opt.ZeroGrad();   // gradients left by the caller (e.g. a gradient-based init) must not leak into the first update
 
         while (Step < TotalSteps)
         {

@@ -79,6 +79,8 @@ public class PlotTests
         var t = LossPlot.Ticks(1.43, 2.61, 6, out int d1);
         Assert.Equal(1, d1);
         Assert.Equal([1.6, 1.8, 2.0, 2.2, 2.4, 2.6], t);
+        Assert.Equal([1, 2, 3, 4], LossPlot.Ticks(0.8, 4.2, 8, out int d2, minStep: 1));
+        Assert.Equal(0, d2);
         Assert.True(BitmapFont.Has('e') && BitmapFont.Has('.') && BitmapFont.Has('-') && BitmapFont.Has('7'));
     }
 }

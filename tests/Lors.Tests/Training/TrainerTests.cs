@@ -160,6 +160,22 @@ public class TrainerTests
     }
 
     [Fact]
+    public void NonFiniteGradientWithFiniteLossAlsoStops()
+    {
+        var dir = TempDir("nangrad");
+        using var p = new LinearProblem();
+        int calls = 0;
+        // sqrt(0 * w) is 0, but its backward is 0.5 / 0 times 0 = NaN: the loss stays finite, the gradient does not
+        Variable Loss(Batch b) => ++calls < 5 ? p.Loss(b) : F.Add(p.Loss(b), F.Mean(F.Unary(Lors.Tensors.UnaryOp.Sqrt, F.Scale(p.W, 0))));
+        using var t = new Trainer(p.Parameters, Loss, p.Dataset(0, 48), null, Opts(dir) with { CheckpointEvery = 2 });
+        var e = Assert.Throws<TrainingDivergedException>(() => t.Run());
+        Assert.Equal(3, e.Step);
+        Assert.True(double.IsFinite(e.Loss));
+        Assert.True(double.IsNaN(e.GradNorm));
+        Assert.Equal(2, (int)State(dir)["step"]!);
+    }
+
+    [Fact]
     public void ResumeRefusesOtherOptionsAndMissingCheckpoint()
     {
         var dir = TempDir("hash");
