@@ -8,24 +8,36 @@ public sealed class TensorScope : IDisposable
 
     private readonly TensorScope? _parent;
     private readonly List<Tensor> _owned = new();
+    private readonly bool _detached;
     private bool _disposed;
 
-    private TensorScope()
+    private TensorScope(bool detached)
     {
         _parent = _current;
+        _detached = detached;
         _current = this;
     }
 
-    public static TensorScope Begin() => new();
+    public static TensorScope Begin() => new(detached: false);
 
-    internal static void Track(Tensor t) => _current?._owned.Add(t);
+    /// <summary>
+    /// A region whose tensors belong to no scope (the caller owns them): for long-lived state such as gradients
+    /// of parameters or optimizer moments created in the middle of a scoped computation.
+    /// </summary>
+    public static TensorScope Detached() => new(detached: true);
+
+    internal static void Track(Tensor t)
+    {
+        var s = _current;
+        if (s is not null && !s._detached) s._owned.Add(t);
+    }
 
     /// <summary>Moves <paramref name="t"/> to the enclosing scope (or to nobody when there is none), so it survives this one.</summary>
     public Tensor Keep(Tensor t)
     {
         int i = _owned.LastIndexOf(t);
         if (i >= 0) _owned.RemoveAt(i);
-        _parent?._owned.Add(t);
+        if (_parent is { _detached: false }) _parent._owned.Add(t);
         return t;
     }
 

@@ -40,6 +40,6 @@ public sealed unsafe partial class CpuBackend
         }
         int esA = ea.DType.Size(), esB = eb.DType.Size();
         for (int i = 0; i < batch; i++)
-            Gemm.Mixed(transA, transB, m, n, k, alpha, Ptr(ea) + i * sa * esA, ka, lda, Ptr(eb) + i * sb * esB, kb, ldb, beta, F(c) + i * sc, n);
+            Gemm.GemmEx(transA, transB, m, n, k, alpha, Ptr(ea) + i * sa * esA, ka, lda, Ptr(eb) + i * sb * esB, kb, ldb, beta, F(c) + i * sc, n);
     }
 }

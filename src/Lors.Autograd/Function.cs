@@ -1,0 +1,74 @@
+// A differentiable primitive: Forward computes the output from input tensors and keeps what Backward needs
+// in its own fields; Backward returns one gradient per input (null where none is needed).
+// One instance is made per application, so fields are the saved context.
+using Lors.Tensors;
+
+namespace Lors.Autograd;
+
+public abstract class Function
+{
+    private List<Tensor>? _owned;
+
+    /// <summary>Which inputs need a gradient (known before Forward runs, so Forward can skip saving what is not needed).</summary>
+    protected bool[] NeedsInputGrad { get; private set; } = [];
+
+    /// <summary>True when the graph is being recorded (Backward will run); false under NoGrad.</summary>
+    protected bool Recording { get; private set; }
+
+    protected abstract Tensor Forward(Tensor[] inputs);
+    protected abstract Tensor?[] Backward(Tensor gradOutput);
+
+    /// <summary>Marks a tensor made by Forward as saved by this node: it is freed once Backward has run.</summary>
+    protected Tensor Save(Tensor t)
+    {
+        (_owned ??= new()).Add(t);
+        return t;
+    }
+
+    /// <summary>Runs the function on variables and records a node when any input requires grad.</summary>
+    public static Variable Apply(Function fn, params Variable[] inputs)
+    {
+        bool record = GradMode.IsEnabled && inputs.Any(v => v.RequiresGrad);
+        fn.Recording = record;
+        fn.NeedsInputGrad = inputs.Select(v => record && v.RequiresGrad).ToArray();
+        var data = inputs.Select(v => v.Data).ToArray();
+        var output = fn.Forward(data);
+        if (!record)
+        {
+            fn.Release();
+            return new Variable(output);
+        }
+        return new Variable(output, new Node(fn, inputs));
+    }
+
+    internal Tensor?[] RunBackward(Tensor gradOutput)
+    {
+        var grads = Backward(gradOutput);
+        if (grads.Length != NeedsInputGrad.Length)
+            throw new InvalidOperationException($"{GetType().Name}.Backward returned {grads.Length} gradients for {NeedsInputGrad.Length} inputs");
+        return grads;
+    }
+
+    internal void Release()
+    {
+        if (_owned is null) return;
+        foreach (var t in _owned) t.Dispose();
+        _owned = null;
+    }
+
+    public override string ToString() => GetType().Name;
+}
+
+/// <summary>A recorded application of a function: the graph edge from its output back to its inputs.</summary>
+internal sealed class Node
+{
+    public Node(Function fn, Variable[] inputs)
+    {
+        Function = fn;
+        Inputs = inputs;
+    }
+
+    public Function Function { get; }
+    public Variable[] Inputs { get; }
+    public bool Done { get; set; }
+}

@@ -1,0 +1,74 @@
+// `lors merge`: adapters into the base weights; a Hugging Face folder out. For LoRS and the masked methods the
+// zero pattern is verified identical to the base model's before the folder is moved into place.
+using System.ComponentModel;
+using Lors.Models.Llama;
+using Lors.Train.Adapters;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Lors.Cli.Commands;
+
+public sealed class MergeCommand : Command<MergeCommand.Settings>
+{
+    public sealed class Settings : CommonSettings
+    {
+        [CommandOption("--model <DIR>")][Description("The base Hugging Face model folder")]
+        public string? Model { get; init; }
+
+        [CommandOption("--adapter <DIR>")][Description("Adapter folder (adapter_config.json + adapter_model.safetensors)")]
+        public string? Adapter { get; init; }
+
+        [CommandOption("--out <DIR>")][Description("Output folder (must not exist unless --force)")]
+        public string? Out { get; init; }
+
+        [CommandOption("--force")][Description("Replace an existing output folder")]
+        public bool Force { get; init; }
+
+        public override ValidationResult Validate() =>
+            Model is null ? ValidationResult.Error("--model is required")
+            : Adapter is null ? ValidationResult.Error("--adapter is required")
+            : Out is null ? ValidationResult.Error("--out is required")
+            : ValidationResult.Success();
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        var report = Merge(s.Model!, s.Adapter!, s.Out!, s.Force);
+        if (s.Json) Cli.WriteJson(new { out_dir = s.Out, method = report.Method.ToString(), sparsity_before = report.SparsityBefore, sparsity_after = report.SparsityAfter, filled_zeros = report.FilledZeros, preserved = report.SparsityPreserved });
+        else AnsiConsole.MarkupLine($"merged {report.Method} adapters into {Markup.Escape(s.Out!)}: sparsity {report.SparsityBefore:P2} -> {report.SparsityAfter:P2}, {report.FilledZeros:N0} zeros filled");
+        return 0;
+    }
+
+    public static MergeReport Merge(string modelDir, string adapterDir, string outDir, bool force)
+    {
+        if (Directory.Exists(outDir) && !force) throw new IOException($"output folder '{outDir}' exists (use --force to replace it)");
+        using var model = LlamaModel.Load(modelDir);
+        using var adapters = AdapterSet.Load(model, adapterDir);
+        var report = adapters.MergeIntoBase();
+        if (adapters.Config.Method != AdapterMethod.Lora && !report.SparsityPreserved)
+            throw new InvalidOperationException($"merge would fill {report.FilledZeros} zeros of the base weights with a {adapters.Config.Method} adapter; nothing was written");
+        WriteFolder(model, modelDir, outDir, force);
+        return report;
+    }
+
+    /// <summary>Saves into a temporary sibling folder, then swaps it into place.</summary>
+    public static void WriteFolder(LlamaModel model, string sourceDir, string outDir, bool force)
+    {
+        var full = Path.GetFullPath(outDir);
+        var tmp = full.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            model.Save(tmp, copyFrom: sourceDir);
+            if (Directory.Exists(full))
+            {
+                if (!force) throw new IOException($"output folder '{outDir}' exists (use --force to replace it)");
+                Directory.Delete(full, recursive: true);
+            }
+            Directory.Move(tmp, full);
+        }
+        finally
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+// Building a model: from a Hugging Face folder (config.json + safetensors, validated tensor by tensor),
+// or randomly initialized from a config (benchmarks). Saving writes a folder Hugging Face loads unchanged.
+using Lors.Autograd;
+using Lors.Models.Formats;
+using Lors.Tensors;
+
+namespace Lors.Models.Llama;
+
+public sealed partial class LlamaModel
+{
+    /// <summary>Loads config.json and the weights of a Hugging Face Llama folder; weights are converted to computeType.</summary>
+    public static LlamaModel Load(string directory, Device? device = null, DType computeType = DType.F32)
+    {
+        if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"model folder '{directory}' does not exist");
+        var config = LlamaConfig.Load(directory);
+        using var reader = CheckpointReader.Open(directory);
+        var expected = ExpectedShapes(config);
+        foreach (var name in reader.Names)
+        {
+            if (expected.ContainsKey(name) || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal)) continue;
+            if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;
+            throw new InvalidDataException($"{directory}: unexpected tensor '{name}' (not part of a Llama with {config.NumHiddenLayers} layers)");
+        }
+        var dev = device ?? Device.Cpu;
+        using var _ = TensorScope.Detached();
+        Variable Read(string name)
+        {
+            if (!reader.Contains(name)) throw new InvalidDataException($"{directory}: tensor '{name}' is missing");
+            var (file, entry) = reader.Find(name);
+            var want = expected[name];
+            if (!entry.Shape.Select(d => (int)d).SequenceEqual(want))
+                throw new InvalidDataException($"{directory}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but config.json implies {Tensor.ShapeString(want)}");
+            var dtype = entry.DType switch
+            {
+                SafeDType.F32 => DType.F32, SafeDType.BF16 => DType.BF16, SafeDType.F16 => DType.F16, SafeDType.F64 => DType.F64,
+                _ => throw new InvalidDataException($"{directory}: tensor '{name}' has dtype {entry.DType}, expected a float type"),
+            };
+            using var raw = Tensor.FromBytes(file.GetBytes(entry), want, dtype, dev);
+            return new Variable(raw.DType == computeType ? raw.View() : raw.To(computeType), requiresGrad: false, name);
+        }
+        return Build(config, Read, computeType, dev);
+    }
+
+    /// <summary>A randomly initialized model (normal(0, 0.02) weights, unit norms), deterministic for a seed.</summary>
+    public static LlamaModel CreateRandom(LlamaConfig config, ulong seed, Device? device = null, DType computeType = DType.F32)
+    {
+        var dev = device ?? Device.Cpu;
+        var shapes = ExpectedShapes(config);
+        using var _ = TensorScope.Detached();
+        ulong k = 0;
+        Variable Make(string name)
+        {
+            var shape = shapes[name];
+            var t = name.EndsWith("norm.weight", StringComparison.Ordinal)
+                ? Tensor.Full(shape, 1.0, computeType, dev)
+                : Ops.RandomNormal(shape, seed * 1000003 + k, 0, 0.02, computeType, dev);
+            k++;
+            return new Variable(t, false, name);
+        }
+        return Build(config, Make, computeType, dev);
+    }
+
+    private static LlamaModel Build(LlamaConfig c, Func<string, Variable> get, DType computeType, Device device)
+    {
+        var embed = get("model.embed_tokens.weight");
+        var layers = new LlamaLayer[c.NumHiddenLayers];
+        for (int i = 0; i < layers.Length; i++)
+        {
+            var proj = Projections.All.ToDictionary(p => p, p => (ILinear)new Linear(Projections.ParameterName(i, p), get(Projections.ParameterName(i, p))));
+            layers[i] = new LlamaLayer(i, c, get($"model.layers.{i}.input_layernorm.weight"), get($"model.layers.{i}.post_attention_layernorm.weight"), proj);
+        }
+        var norm = get("model.norm.weight");
+        var head = c.TieWordEmbeddings ? embed : get("lm_head.weight");
+        return new LlamaModel(c, embed, layers, norm, head, computeType, device);
+    }
+
+    /// <summary>Every tensor name of a Hugging Face Llama checkpoint with the shape config.json implies.</summary>
+    public static Dictionary<string, int[]> ExpectedShapes(LlamaConfig c)
+    {
+        int h = c.HiddenSize, q = c.NumAttentionHeads * c.HeadDim, kv = c.NumKeyValueHeads * c.HeadDim, f = c.IntermediateSize;
+        var s = new Dictionary<string, int[]> { ["model.embed_tokens.weight"] = [c.VocabSize, h], ["model.norm.weight"] = [h] };
+        if (!c.TieWordEmbeddings) s["lm_head.weight"] = [c.VocabSize, h];
+        for (int i = 0; i < c.NumHiddenLayers; i++)
+        {
+            s[$"model.layers.{i}.input_layernorm.weight"] = [h];
+            s[$"model.layers.{i}.post_attention_layernorm.weight"] = [h];
+            s[Projections.ParameterName(i, Projection.Q)] = [q, h];
+            s[Projections.ParameterName(i, Projection.K)] = [kv, h];
+            s[Projections.ParameterName(i, Projection.V)] = [kv, h];
+            s[Projections.ParameterName(i, Projection.O)] = [h, q];
+            s[Projections.ParameterName(i, Projection.Gate)] = [f, h];
+            s[Projections.ParameterName(i, Projection.Up)] = [f, h];
+            s[Projections.ParameterName(i, Projection.Down)] = [h, f];
+        }
+        return s;
+    }
+
+    /// <summary>
+    /// Writes config.json and model.safetensors (in <paramref name="storeType"/>, default the config's dtype) into
+    /// <paramref name="directory"/>, and copies tokenizer and generation files from <paramref name="copyFrom"/>.
+    /// Each file goes to a temporary name first and is renamed into place.
+    /// </summary>
+    public void Save(string directory, string? copyFrom = null, DType? storeType = null, IEnumerable<(string name, Tensor value)>? overrides = null)
+    {
+        Directory.CreateDirectory(directory);
+        var store = storeType ?? (Config.TorchDType?.ToLowerInvariant() switch
+        {
+            "bfloat16" => DType.BF16, "float16" => DType.F16, "float32" => DType.F32, _ => DType.BF16,
+        });
+        var replaced = overrides?.ToDictionary(o => o.name, o => o.value) ?? new();
+        var tensors = new List<TensorToWrite>();
+        foreach (var (name, v) in Parameters())
+        {
+            var src = replaced.TryGetValue(name, out var r) ? r : v.Data;
+            using var converted = src.To(Device.Cpu, store);
+            var bytes = new byte[converted.ByteCount];
+            converted.Backend.CopyToHost(converted.Storage, 0, bytes);
+            tensors.Add(new TensorToWrite(name, ToSafe(store), converted.Shape.Select(d => (long)d).ToArray(), bytes));
+        }
+        SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        Config.Save(Path.Combine(directory, "config.json"));
+        if (copyFrom is not null) CopyAuxiliaryFiles(copyFrom, directory);
+    }
+
+    /// <summary>Copies tokenizer and generation files (whichever exist) between model folders.</summary>
+    public static void CopyAuxiliaryFiles(string from, string to)
+    {
+        foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json", "generation_config.json", "special_tokens_map.json", "tokenizer.model" })
+        {
+            var src = Path.Combine(from, f);
+            if (!File.Exists(src) || Path.GetFullPath(src) == Path.GetFullPath(Path.Combine(to, f))) continue;
+            var tmp = Path.Combine(to, f + ".tmp");
+            File.Copy(src, tmp, overwrite: true);
+            File.Move(tmp, Path.Combine(to, f), overwrite: true);
+        }
+    }
+
+    private static SafeDType ToSafe(DType t) => t switch
+    {
+        DType.F32 => SafeDType.F32, DType.BF16 => SafeDType.BF16, DType.F16 => SafeDType.F16, DType.F64 => SafeDType.F64,
+        _ => throw new ArgumentException($"cannot store weights as {t.Name()}"),
+    };
+}

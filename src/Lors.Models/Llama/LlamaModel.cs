@@ -1,0 +1,130 @@
+// LlamaForCausalLM: token embedding, decoder layers, final RMSNorm and the LM head (tied or not).
+// Forward maps ids [B, T] to logits [B, T, V]; Loss applies Hugging Face's shift (predict token t+1 from t).
+using Lors.Autograd;
+using Lors.Models.Formats;
+using Lors.Tensors;
+
+namespace Lors.Models.Llama;
+
+public sealed partial class LlamaModel : IDisposable
+{
+    private readonly Tensor _cos, _sin; // [MaxPositions, D] rotate-half tables in F32
+
+    internal LlamaModel(LlamaConfig config, Variable embed, LlamaLayer[] layers, Variable norm, Variable lmHead, DType computeType, Device device)
+    {
+        Config = config;
+        Embed = embed;
+        Layers = layers;
+        Norm = norm;
+        LmHead = lmHead;
+        ComputeType = computeType;
+        Device = device;
+        int positions = Math.Max(config.MaxPositionEmbeddings, 1);
+        var cos = new float[positions * config.HeadDim];
+        var sin = new float[positions * config.HeadDim];
+        Rope.CosSin(config, positions, cos, sin);
+        using var _ = TensorScope.Detached();
+        var ropeType = computeType == DType.F64 ? DType.F64 : DType.F32;
+        _cos = Tensor.FromArray(cos, [positions, config.HeadDim], device, ropeType);
+        _sin = Tensor.FromArray(sin, [positions, config.HeadDim], device, ropeType);
+    }
+
+    public LlamaConfig Config { get; }
+    /// <summary>Parameters are settable so a caller can swap in trainable leaves over the same data.</summary>
+    public Variable Embed { get; set; }
+    public IReadOnlyList<LlamaLayer> Layers { get; }
+    public Variable Norm { get; set; }
+    /// <summary>The output projection [V, C]; the same variable as Embed when embeddings are tied.</summary>
+    public Variable LmHead { get; set; }
+    public DType ComputeType { get; }
+    public Device Device { get; }
+
+    /// <summary>Wraps each decoder layer's forward, e.g. with activation checkpointing. Null runs layers directly.</summary>
+    public Func<LlamaLayer, Variable, Tensor, Tensor, Variable>? LayerRunner { get; set; }
+
+    /// <summary>Every linear of every decoder layer, with its layer and projection.</summary>
+    public IEnumerable<(LlamaLayer layer, Projection projection, ILinear linear)> Linears() =>
+        Layers.SelectMany(l => Projections.All.Select(p => (l, p, l[p])));
+
+    /// <summary>All base parameters by Hugging Face name (the LM head omitted when tied).</summary>
+    public IEnumerable<(string name, Variable value)> Parameters()
+    {
+        yield return ("model.embed_tokens.weight", Embed);
+        foreach (var l in Layers)
+        {
+            yield return ($"model.layers.{l.Index}.input_layernorm.weight", l.InputNorm);
+            yield return ($"model.layers.{l.Index}.post_attention_layernorm.weight", l.PostAttentionNorm);
+            foreach (var p in Projections.All) yield return (Projections.ParameterName(l.Index, p), l[p].Weight);
+        }
+        yield return ("model.norm.weight", Norm);
+        if (!Config.TieWordEmbeddings) yield return ("lm_head.weight", LmHead);
+    }
+
+    public long ParameterCount => Parameters().Sum(p => p.value.Data.Numel);
+
+    /// <summary>ids I32 [B, T] to the final hidden states [B, T, C]. startPosition offsets RoPE (with a cache).</summary>
+    public Variable Hidden(Tensor ids, KvCache? cache = null)
+    {
+        if (ids.Rank != 2 || ids.DType != DType.I32)
+            throw new ArgumentException($"LlamaModel: ids must be i32 [B, T], got {ids.DType.Name()} {Tensor.ShapeString(ids.Shape)}");
+        int t = ids.Shape[1], start = cache?.Length ?? 0;
+        if (start + t > _cos.Shape[0])
+            throw new ArgumentException($"LlamaModel: positions {start}..{start + t - 1} exceed max_position_embeddings {_cos.Shape[0]}");
+        // Views read again by RoPE's backward: owned by the caller's scope, like the activations.
+        var cos = _cos.Narrow(0, start, t);
+        var sin = _sin.Narrow(0, start, t);
+        var x = F.Embedding(ids, Embed);
+        foreach (var layer in Layers)
+            x = cache is null && LayerRunner is not null ? LayerRunner(layer, x, cos, sin) : layer.Forward(x, cos, sin, cache);
+        cache?.Advance(t);
+        return F.RmsNorm(x, Norm, (float)Config.RmsNormEps);
+    }
+
+    /// <summary>Logits [B, T, V] (F32 on the CPU).</summary>
+    public Variable Forward(Tensor ids, KvCache? cache = null) => F.Linear(Hidden(ids, cache), LmHead);
+
+    /// <summary>
+    /// Mean next-token cross-entropy: logits at t predict labels at t+1 (labels [B, T], -100 = ignored), as
+    /// Hugging Face computes it with labels = input_ids.
+    /// </summary>
+    public Variable Loss(Tensor ids, Tensor? labels = null, int ignoreIndex = -100)
+    {
+        labels ??= ids;
+        if (!labels.Shape.AsSpan().SequenceEqual(ids.Shape))
+            throw new ArgumentException($"Loss: labels {Tensor.ShapeString(labels.Shape)} must match ids {Tensor.ShapeString(ids.Shape)}");
+        int b = ids.Shape[0], t = ids.Shape[1];
+        var hidden = Hidden(ids);
+        // Only positions 0..T-2 predict something; drop the last before the (large) LM head.
+        var used = t > 1 ? F.Reshape(F.Permute(hidden, 1, 0, 2), t, b, -1) : hidden;
+        var targets = ShiftedTargets(labels, ignoreIndex);
+        var tgt = Tensor.FromArray(targets, [targets.Length], Device); // read again in backward: owned by the caller's scope
+        var h2 = SliceLeadingPositions(used, t - 1, b);
+        var logits = F.Linear(h2, LmHead);
+        return F.CrossEntropy(logits, tgt, ignoreIndex);
+    }
+
+    /// <summary>Targets in [position, batch] order for positions 0..T-2: labels[b, t+1].</summary>
+    private static int[] ShiftedTargets(Tensor labels, int ignoreIndex)
+    {
+        int b = labels.Shape[0], t = labels.Shape[1];
+        var l = labels.ToIntArray();
+        var r = new int[Math.Max(0, t - 1) * b];
+        for (int p = 0; p < t - 1; p++)
+            for (int i = 0; i < b; i++) r[p * b + i] = l[i * t + p + 1];
+        return r;
+    }
+
+    private static Variable SliceLeadingPositions(Variable tbc, int keep, int b)
+    {
+        // tbc is [T, B, C] contiguous: its first keep*B rows are positions 0..keep-1.
+        var flat = F.Reshape(tbc, -1, tbc.Shape[^1]);
+        return F.Rows(flat, 0, keep * b);
+    }
+
+    public void Dispose()
+    {
+        _cos.Dispose();
+        _sin.Dispose();
+        foreach (var (_, v) in Parameters()) { v.Data.Dispose(); v.ZeroGrad(); }
+    }
+}

@@ -1,0 +1,77 @@
+// What an adapter run is: method, rank, alpha, targets and init; saved beside the adapter weights as JSON.
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Lors.Models.Llama;
+
+namespace Lors.Train.Adapters;
+
+public enum AdapterMethod
+{
+    /// <summary>Masked merge recomputed in backward, rearranged adapter gradients (the LoRS method).</summary>
+    Lors,
+    /// <summary>Plain LoRA: y = x W^T + s (x B^T) A^T; merging fills the zeros of W.</summary>
+    Lora,
+    /// <summary>Masked LoRA through ordinary autograd: W' = (W + s A B) * M is built and kept for backward.</summary>
+    Masked,
+    /// <summary>Masked LoRA with each adapted linear checkpointed (W' recomputed in backward by the generic machinery).</summary>
+    MaskedCheckpoint,
+}
+
+public enum AdapterInit
+{
+    /// <summary>A = 0, B = top-r right singular vectors of the mean dense gradient dL/dW / gamma (LoRS).</summary>
+    Gradient,
+    /// <summary>A = 0, B ~ uniform(-1/sqrt(in), 1/sqrt(in)) (the usual LoRA init).</summary>
+    Lora,
+}
+
+public sealed record AdapterConfig
+{
+    public const int CurrentFormatVersion = 1;
+
+    public AdapterMethod Method { get; init; } = AdapterMethod.Lors;
+    public int Rank { get; init; } = 16;
+    public double Alpha { get; init; } = 16;
+    public Projection[] Targets { get; init; } = Projections.All;
+    /// <summary>Use the exact gradient of the masked product (forms the out x in gradient; for comparison only).</summary>
+    public bool ExactGradient { get; init; }
+    public AdapterInit Init { get; init; } = AdapterInit.Gradient;
+    public int InitSamples { get; init; } = 128;
+    public double Gamma { get; init; } = 1;
+    public ulong Seed { get; init; }
+    public string? BaseModel { get; init; }
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+
+    /// <summary>s = alpha / sqrt(r), as ARCHITECTURE.md specifies.</summary>
+    [JsonIgnore] public double Scale => Alpha / Math.Sqrt(Rank);
+
+    public void Validate()
+    {
+        if (Rank < 1) throw new ArgumentOutOfRangeException(nameof(Rank), $"rank must be at least 1, got {Rank}");
+        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new ArgumentOutOfRangeException(nameof(Alpha), $"alpha must be positive, got {Alpha}");
+        if (Targets.Length == 0) throw new ArgumentException("targets: at least one projection must be adapted");
+        if (!(Gamma > 0)) throw new ArgumentOutOfRangeException(nameof(Gamma), $"gamma must be positive, got {Gamma}");
+        if (InitSamples < 1) throw new ArgumentOutOfRangeException(nameof(InitSamples), $"init samples must be at least 1, got {InitSamples}");
+    }
+
+    internal static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static AdapterConfig FromJson(string json, string source)
+    {
+        AdapterConfig? c;
+        try { c = JsonSerializer.Deserialize<AdapterConfig>(json, Json); }
+        catch (JsonException e) { throw new InvalidDataException($"{source}: invalid adapter config: {e.Message}", e); }
+        if (c is null) throw new InvalidDataException($"{source}: empty adapter config");
+        if (c.FormatVersion > CurrentFormatVersion)
+            throw new InvalidDataException($"{source}: format_version {c.FormatVersion} is newer than this tool's {CurrentFormatVersion}");
+        c.Validate();
+        return c;
+    }
+}

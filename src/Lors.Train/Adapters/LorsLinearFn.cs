@@ -1,0 +1,63 @@
+// The LoRS linear as one autograd Function. Shapes: x [N, in], W [out, in] (frozen, sparse), A [out, r], B [r, in].
+// Forward: W' = (W + s A B) * (W != 0); y = x W'^T. Only x, W (the parameter itself), A and B are kept: W' is dropped
+// and recomputed in backward. Backward: gx = gy W'; gA = gy^T (x B^T); gB = (gy A)^T x — low-rank products only, the
+// out x in gradient gy^T x is never formed. With exactGradient: G = (gy^T x) * M, gA = s G B^T, gB = s A^T G.
+using Lors.Autograd;
+using Lors.Tensors;
+
+namespace Lors.Train.Adapters;
+
+public sealed class LorsLinearFn(float scale, bool exactGradient = false) : Function
+{
+    private Tensor _x = null!, _w = null!, _a = null!, _b = null!;
+
+    protected override Tensor Forward(Tensor[] inputs)
+    {
+        (_x, _w, _a, _b) = (inputs[0], inputs[1], inputs[2], inputs[3]);
+        using var merged = MergedWeight(_w, _a, _b, scale);
+        return Ops.MatMul(_x, merged, false, true, outType: OutputType(_x, _w));
+    }
+
+    protected override Tensor?[] Backward(Tensor gy)
+    {
+        Tensor? gx = null, ga = null, gb = null;
+        if (NeedsInputGrad[0])
+        {
+            using var merged = MergedWeight(_w, _a, _b, scale); // recomputed, not stored
+            gx = Ops.MatMul(gy, merged, outType: OutputType(gy, _w));
+        }
+        if (NeedsInputGrad[1])
+            throw new InvalidOperationException("LoRS: the base weight is frozen; it cannot require a gradient");
+        if (exactGradient)
+        {
+            if (NeedsInputGrad[2] || NeedsInputGrad[3])
+            {
+                using var g = Ops.MatMul(gy, _x, true, false); // [out, in]: only on request
+                using var masked = Ops.MaskedFill(g, _w); // (gy^T x) * M
+                if (NeedsInputGrad[2]) { ga = Ops.MatMul(masked, _b, false, true); Ops.ScaleInPlace(ga, scale); }
+                if (NeedsInputGrad[3]) { gb = Ops.MatMul(_a, masked, true, false); Ops.ScaleInPlace(gb, scale); }
+            }
+            return [gx, null, ga, gb];
+        }
+        if (NeedsInputGrad[2])
+        {
+            using var xb = Ops.MatMul(_x, _b, false, true);   // [N, r]
+            ga = Ops.MatMul(gy, xb, true, false);             // [out, r]
+        }
+        if (NeedsInputGrad[3])
+        {
+            using var gya = Ops.MatMul(gy, _a);               // [N, r]
+            gb = Ops.MatMul(gya, _x, true, false);            // [r, in]
+        }
+        return [gx, null, ga, gb];
+    }
+
+    /// <summary>W' = (W + s A B) * (W != 0) in W's dtype (A B in fp32).</summary>
+    public static Tensor MergedWeight(Tensor w, Tensor a, Tensor b, float s)
+    {
+        using var ab = Ops.MatMul(a, b, outType: a.DType == DType.F64 ? DType.F64 : DType.F32);
+        return Ops.MaskedMerge(w, ab, s);
+    }
+
+    private static DType OutputType(Tensor x, Tensor w) => x.DType == DType.F64 ? DType.F64 : x.Device.IsCpu ? DType.F32 : x.DType;
+}
