@@ -5,6 +5,17 @@ using Lors.Tensors.Cpu;
 
 namespace Lors.Tests.Backend;
 
+/// <summary>
+/// These tests change process-wide settings (CpuFeatures.Level, MaxThreads); a collection with parallelization
+/// disabled runs alone, after the parallel ones, so no other test sees a changed SIMD level or thread count.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class CpuGlobalStateCollection
+{
+    public const string Name = "CPU global state";
+}
+
+[Collection(CpuGlobalStateCollection.Name)]
 public sealed class CpuBackendTests : BackendSuite
 {
     protected override Device Device => Device.Cpu;
