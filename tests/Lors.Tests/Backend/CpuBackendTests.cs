@@ -5,6 +5,17 @@ using Lors.Tensors.Cpu;
 
 namespace Lors.Tests.Backend;
 
+/// <summary>
+/// These tests change process-wide settings (CpuFeatures.Level, MaxThreads); a collection with parallelization
+/// disabled runs alone, after the parallel ones, so no other test sees a changed SIMD level or thread count.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class CpuGlobalStateCollection
+{
+    public const string Name = "CPU global state";
+}
+
+[Collection(CpuGlobalStateCollection.Name)]
 public sealed class CpuBackendTests : BackendSuite
 {
     protected override Device Device => Device.Cpu;
@@ -41,4 +52,27 @@ public sealed class CpuBackendTests : BackendSuite
         }
         Assert.Equal(Run(1), Run(Math.Max(2, CpuFeatures.MaxThreads)));
     }
+
+    [Fact]
+    public void F32ToBF16MatchesTheScalarRuleAtEveryLevelAndLength() => ForEachLevel(() =>
+    {
+        var rng = new Random(5);
+        for (int n = 0; n <= 100; n++)
+        {
+            var f = new float[n];
+            for (int i = 0; i < n; i++)
+            {
+                // Random bit patterns hit ties (low 16 bits 0x8000), NaNs, infinities and subnormals.
+                uint bits = (uint)rng.NextInt64(0, 1L << 32);
+                if (i % 5 == 1) bits = (bits & 0xFFFF_0000) | 0x8000;
+                if (i % 17 == 3) bits = 0x7FC0_0001 | (bits & 0x8000_0000);
+                f[i] = BitConverter.UInt32BitsToSingle(bits);
+            }
+            using var t = Tensor.FromArray(f, [n], Device);
+            using var b = t.To(DType.BF16);
+            var got = new ushort[n];
+            Backends.Cpu.CopyToHost(b.Storage, 0, System.Runtime.InteropServices.MemoryMarshal.AsBytes(got.AsSpan()));
+            for (int i = 0; i < n; i++) Assert.Equal(Half16.FloatToBF16(f[i]), got[i]);
+        }
+    });
 }
