@@ -7,6 +7,11 @@ using Lors.Train.Adapters;
 
 namespace Lors.Tests.Adapters;
 
+/// <summary>Tests that read the CPU allocator's shared byte counters run alone.</summary>
+[CollectionDefinition(nameof(AllocatorCounters), DisableParallelization = true)]
+public sealed class AllocatorCounters;
+
+[Collection(nameof(AllocatorCounters))]
 public sealed class LorsFunctionTests
 {
     private static Tensor Load(SafetensorsFile f, string name)
