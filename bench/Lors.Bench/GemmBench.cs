@@ -18,7 +18,7 @@ public static unsafe class GemmBench
     public static int Run(string[] args)
     {
         int threads = Program.IntOption(args, "--threads", Environment.ProcessorCount);
-        int samples = Program.IntOption(args, "--reps", 7);
+        int samples = Program.IntOption(args, "--reps", 9);
         CpuFeatures.MaxThreads = threads;
         var shapes = Shapes;
         int si = Array.IndexOf(args, "--shape");
@@ -35,42 +35,57 @@ public static unsafe class GemmBench
             $"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"} " +
             $"OPENBLAS_L2_SIZE={Environment.GetEnvironmentVariable("OPENBLAS_L2_SIZE") ?? "(unset)"}");
         Console.WriteLine(blas == null ? "OpenBLAS: libopenblas.so.0 not found, baseline skipped" : "OpenBLAS: libopenblas.so.0");
-        Console.WriteLine($"{"M x N x K",-20} {"LoRS GFLOP/s",13} {"OpenBLAS",10} {"ratio",7}");
+        Console.WriteLine($"{"M x N x K",-20} {"LoRS GFLOP/s",13} {"OpenBLAS",10} {"ratio",7} {"best LoRS",10} {"best BLAS",10}");
         foreach (var (m, n, k) in shapes)
         {
             float* a = Random((long)m * k, 1), b = Random((long)k * n, 2), c = Random((long)m * n, 3);
             double flops = 2.0 * m * n * k;
-            double ours = flops / Time(() => Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n), samples) / 1e9;
-            string theirs = "", ratio = "";
-            if (blas != null)
-            {
-                double t = flops / Time(() => blas.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n), samples) / 1e9;
-                theirs = t.ToString("F1");
-                ratio = (ours / t).ToString("F2");
-            }
-            Console.WriteLine($"{$"{m} x {n} x {k}",-20} {ours,13:F1} {theirs,10} {ratio,7}");
+            Action ours = () => Gemm.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            Action? theirs = blas == null ? null : () => blas.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+            var (oursMed, oursBest, blasMed, blasBest) = TimeInterleaved(ours, theirs, samples);
+            string Rate(double t) => double.IsNaN(t) ? "" : (flops / t / 1e9).ToString("F1");
+            string ratio = theirs == null ? "" : (blasMed / oursMed).ToString("F2");
+            Console.WriteLine($"{$"{m} x {n} x {k}",-20} {Rate(oursMed),13} {Rate(blasMed),10} {ratio,7} {Rate(oursBest),10} {Rate(blasBest),10}");
             NativeMemory.AlignedFree(a); NativeMemory.AlignedFree(b); NativeMemory.AlignedFree(c);
         }
         return 0;
     }
 
-    /// <summary>Median seconds per call: warm up, then time samples of enough calls to last ~50 ms each.</summary>
-    public static double Time(Action call, int samples)
+    /// <summary>
+    /// Median and best seconds per call of each candidate. Samples alternate between the two so that load
+    /// from other processes on a shared machine hits both alike; each sample lasts ~50 ms after warm-up.
+    /// </summary>
+    public static (double Med, double Best, double OtherMed, double OtherBest) TimeInterleaved(Action first, Action? second, int samples)
+    {
+        int n1 = CallsPerSample(first), n2 = second == null ? 0 : CallsPerSample(second);
+        var t1 = new double[samples];
+        var t2 = new double[samples];
+        for (int s = 0; s < samples; s++)
+        {
+            t1[s] = Sample(first, n1);
+            if (second == null) { t2[s] = double.NaN; continue; }
+            t2[s] = Sample(second, n2);
+            // OpenBLAS workers busy-wait for a while after a call; let them park before timing the other side.
+            Thread.Sleep(250);
+        }
+        Array.Sort(t1);
+        Array.Sort(t2);
+        return (t1[samples / 2], t1[0], t2[samples / 2], t2[0]);
+    }
+
+    private static int CallsPerSample(Action call)
     {
         var sw = Stopwatch.StartNew();
         int warm = 0;
-        while (warm < 3 || sw.Elapsed.TotalMilliseconds < 200) { call(); warm++; }
-        double perCall = sw.Elapsed.TotalSeconds / warm;
-        int calls = Math.Max(1, (int)(0.05 / perCall));
-        var times = new double[samples];
-        for (int s = 0; s < samples; s++)
-        {
-            sw.Restart();
-            for (int i = 0; i < calls; i++) call();
-            times[s] = sw.Elapsed.TotalSeconds / calls;
-        }
-        Array.Sort(times);
-        return times[samples / 2];
+        while (warm < 3 || sw.Elapsed.TotalMilliseconds < 300) { call(); warm++; }
+        return Math.Max(1, (int)(0.05 / (sw.Elapsed.TotalSeconds / warm)));
+    }
+
+    private static double Sample(Action call, int calls)
+    {
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < calls; i++) call();
+        return sw.Elapsed.TotalSeconds / calls;
     }
 
     /// <summary>64-byte-aligned buffer of uniform values in [-1, 1).</summary>

@@ -17,6 +17,7 @@ public static class F
     public static Variable Unary(UnaryOp op, Variable x) => Function.Apply(new UnaryFn(op), x);
     public static Variable Silu(Variable x) => Unary(UnaryOp.Silu, x);
     public static Variable Exp(Variable x) => Unary(UnaryOp.Exp, x);
+    public static Variable Square(Variable x) => Unary(UnaryOp.Square, x);
     public static Variable Scale(Variable x, double scale) => Function.Apply(new AffineFn(scale, 0), x);
     public static Variable Affine(Variable x, double scale, double shift) => Function.Apply(new AffineFn(scale, shift), x);
     public static Variable Mask(Variable x, Tensor mask) => Function.Apply(new MaskFn(mask), x);

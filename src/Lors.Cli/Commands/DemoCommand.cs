@@ -1,8 +1,124 @@
+// `lors demo`: the whole story on the embedded tiny model — dense perplexity, prune 2:4 with Wanda, perplexity,
+// fine-tune with LoRS (or --method lora for contrast), perplexity, merge, verify the zeros, and a summary table.
+using System.ComponentModel;
+using System.Diagnostics;
+using Lors.Models.Llama;
+using Lors.Models.Tokenization;
+using Lors.Tensors;
+using Lors.Train.Adapters;
+using Lors.Train.FineTuning;
+using Lors.Train.Pruning;
+using Lors.Train.Training;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Lors.Cli.Commands;
 
-public sealed class DemoCommand : Command<CommonSettings>
+public sealed class DemoCommand : Command<DemoCommand.Settings>
 {
-    public override int Execute(CommandContext context, CommonSettings s, CancellationToken cancellationToken) => throw new NotImplementedException("Demo is not built yet");
+    public sealed class Settings : CommonSettings
+    {
+        [CommandOption("--method <METHOD>")][Description("lors (default) | lora | masked | masked-ckpt")][DefaultValue("lors")]
+        public string Method { get; init; } = "lors";
+        [CommandOption("--steps <N>")][Description("Fine-tuning steps (default 60)")][DefaultValue(60)]
+        public int Steps { get; init; } = 60;
+        [CommandOption("--batch <B>")][DefaultValue(8)] public int Batch { get; init; } = 8;
+        [CommandOption("--seq-len <T>")][DefaultValue(256)] public int SeqLen { get; init; } = 256;
+        [CommandOption("--lr <LR>")][DefaultValue(1e-3)] public double Lr { get; init; } = 1e-3;
+        [CommandOption("--rank <R>")][DefaultValue(16)] public int Rank { get; init; } = 16;
+        [CommandOption("--eval-windows <N>")][Description("Held-out windows of 256 tokens for each perplexity (default 64)")][DefaultValue(64)]
+        public int EvalWindows { get; init; } = 64;
+        [CommandOption("--calib-samples <N>")][DefaultValue(32)] public int CalibSamples { get; init; } = 32;
+        [CommandOption("--seed <S>")][DefaultValue(0UL)] public ulong Seed { get; init; }
+        [CommandOption("--out <DIR>")][Description("Output folder (default runs/demo-<method>)")]
+        public string? Out { get; init; }
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        var total = Stopwatch.StartNew();
+        var method = FinetuneCommand.ParseMethod(s.Method);
+        var modelDir = Cli.EmbeddedModel;
+        var outDir = Path.GetFullPath(s.Out ?? Path.Combine("runs", $"demo-{s.Method.ToLowerInvariant()}"));
+        if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
+        Directory.CreateDirectory(outDir);
+        var heldOut = Cli.EmbeddedText("test");
+        var trainText = Cli.EmbeddedText("train");
+        var device = s.Device;
+        var dtype = device.IsCpu ? DType.F32 : DType.BF16;
+        var tok = Tokenizer.Load(modelDir);
+        using var model = LlamaModel.Load(modelDir, device, dtype);
+        var memory = Backends.Get(device).Memory;
+        memory.ResetPeak();
+        Say(s, $"[bold]LoRS demo[/] on {Markup.Escape(Path.GetFileName(modelDir))} ({model.ParameterCount:N0} parameters) on {Markup.Escape(Backends.Get(device).Description)}");
+
+        double Ppl(string label) => EvalCommand.Evaluate(model, tok, heldOut, 256, 8, s.EvalWindows, s.Json).Perplexity;
+        var timings = new List<(string step, double seconds)>();
+        T Timed<T>(string step, Func<T> f)
+        {
+            var sw = Stopwatch.StartNew();
+            var r = f();
+            timings.Add((step, sw.Elapsed.TotalSeconds));
+            return r;
+        }
+
+        double dense = Timed("eval dense", () => Ppl("dense"));
+        Say(s, $"dense perplexity {dense:F2}");
+        var calibration = CalibrationData.FromText(tok, trainText, s.CalibSamples, 256, s.Seed);
+        var prune = Timed("prune 2:4 wanda", () => Cli.WithProgress(s.Json, "prune 2:4 (Wanda)", report =>
+            Pruner.Prune(model, new PruneOptions { Method = PruneMethod.Wanda, Pattern = new SparsityPattern.NM(2, 4) }, calibration,
+                new Sync<PruneProgress>(p => report((p.Layer + 0.5) / p.LayerCount, $"prune 2:4 (Wanda) {p}")))));
+        var check = SparsityCheck.Check(model, new SparsityPattern.NM(2, 4));
+        if (!check.Ok) throw new InvalidOperationException($"pruning did not produce an exact 2:4 pattern: {check}");
+        double sparsityPruned = prune.Sparsity;
+        double pruned = Timed("eval pruned", () => Ppl("pruned"));
+        Say(s, $"pruned 2:4 with Wanda: sparsity {sparsityPruned:P1}, perplexity {pruned:F2}");
+
+        var spec = new FineTuneSpec
+        {
+            DataPath = trainText,
+            ValidationFraction = 0.02,
+            Adapter = new AdapterConfig { Method = method, Rank = s.Rank, Alpha = s.Rank, Init = method == AdapterMethod.Lors ? AdapterInit.Gradient : AdapterInit.Lora, InitSamples = 32, Seed = s.Seed, BaseModel = modelDir },
+            Train = new TrainOptions { Steps = s.Steps, BatchSize = s.Batch, SeqLen = s.SeqLen, Lr = s.Lr, WarmupSteps = Math.Max(1, s.Steps / 20), MinLrRatio = 0.1, ClipNorm = 1.0, OutDir = outDir, Seed = s.Seed, LogEvery = 10, EvalEvery = Math.Max(1, s.Steps / 4), EvalBatches = 2 },
+        };
+        var ft = Timed("fine-tune", () => TrainUi.Run(s.Json, spec.Train, (progress, status) => FineTuneJob.Run(model, tok, spec, progress, status, cancellationToken)));
+        double tuned;
+        MergeReport merge;
+        using (ft.Adapters)
+        {
+            tuned = Timed("eval fine-tuned", () => Ppl("tuned"));
+            merge = Timed("merge", () => ft.Adapters.MergeIntoBase());
+        }
+        double merged = Timed("eval merged", () => Ppl("merged"));
+        var mergedDir = Path.Combine(outDir, "merged");
+        Timed("save", () => { MergeCommand.WriteFolder(model, modelDir, mergedDir, force: true); return 0; });
+        var after = SparsityCheck.Check(mergedDir, new SparsityPattern.NM(2, 4));
+        double recovered = (pruned - tuned) / Math.Max(1e-9, pruned - dense);
+
+        if (s.Json)
+        {
+            Cli.WriteJson(new { method = method.ToString(), dense, pruned, tuned, merged, recovered, sparsity_pruned = sparsityPruned, sparsity_merged = merge.SparsityAfter, filled_zeros = merge.FilledZeros, pattern_kept = after.Ok, peak_bytes = memory.PeakBytes, seconds = total.Elapsed.TotalSeconds, plot = ft.PlotPath, merged_dir = mergedDir, step_seconds = ft.MeanStepSeconds });
+            return after.Ok || method == AdapterMethod.Lora ? 0 : 1;
+        }
+        var t = new Table().Title($"[bold]LoRS demo: {method}[/]").AddColumns("", "perplexity", "sparsity (q,k,v,o,gate,up,down)");
+        t.AddRow("dense", $"{dense:F2}", "0.0 %");
+        t.AddRow("pruned 2:4 (Wanda)", $"{pruned:F2}", $"{sparsityPruned:P2}");
+        t.AddRow($"after {method} ({s.Steps} steps)", $"{tuned:F2}", $"{merge.SparsityBefore:P2} (adapters unmerged)");
+        t.AddRow("merged", $"{merged:F2}", $"{merge.SparsityAfter:P2}{(merge.FilledZeros > 0 ? $" ([red]{merge.FilledZeros:N0} zeros filled[/])" : " (every zero kept)")}");
+        AnsiConsole.Write(t);
+        AnsiConsole.MarkupLine($"recovered {recovered:P0} of the perplexity lost to pruning; 2:4 pattern after merge: {(after.Ok ? "[green]intact[/]" : "[red]broken[/]")}");
+        AnsiConsole.MarkupLine($"time {total.Elapsed.TotalSeconds:F0} s ({string.Join(", ", timings.Select(x => $"{x.step} {x.seconds:F0} s"))}); mean step {ft.MeanStepSeconds:F2} s; peak memory {Cli.Bytes(memory.PeakBytes)}");
+        AnsiConsole.MarkupLine($"loss plot: {Markup.Escape(ft.PlotPath ?? "-")}; metrics: {Markup.Escape(ft.MetricsPath)}; merged model: {Markup.Escape(mergedDir)}");
+        return after.Ok || method == AdapterMethod.Lora ? 0 : 1;
+    }
+
+    private static void Say(Settings s, string markup)
+    {
+        if (!s.Json) AnsiConsole.MarkupLine(markup);
+    }
+
+    private sealed class Sync<T>(Action<T> a) : IProgress<T>
+    {
+        public void Report(T value) => a(value);
+    }
 }

@@ -1,8 +1,141 @@
+// `lors finetune`: adapters (LoRS, LoRA, masked, masked-ckpt) on text or Alpaca data, with a live progress bar,
+// periodic evaluation, checkpoints (--resume), metrics.jsonl and loss.png in --out.
+using System.ComponentModel;
+using Lors.Models.Llama;
+using Lors.Models.Tokenization;
+using Lors.Tensors;
+using Lors.Train.Adapters;
+using Lors.Train.FineTuning;
+using Lors.Train.Training;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Lors.Cli.Commands;
 
-public sealed class FinetuneCommand : Command<CommonSettings>
+public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
 {
-    public override int Execute(CommandContext context, CommonSettings s, CancellationToken cancellationToken) => throw new NotImplementedException("Finetune is not built yet");
+    public sealed class Settings : CommonSettings
+    {
+        [CommandOption("--model <DIR>")][Description("Hugging Face model folder (default: the embedded tiny model)")]
+        public string? Model { get; init; }
+        [CommandOption("--method <METHOD>")][Description("lors | lora | masked | masked-ckpt (default lors)")][DefaultValue("lors")]
+        public string Method { get; init; } = "lors";
+        [CommandOption("--data <FILE>")][Description("Training data: plain text or Alpaca JSON/JSONL")]
+        public string? Data { get; init; }
+        [CommandOption("--format <FORMAT>")][Description("text | alpaca (default: alpaca for .json/.jsonl, else text)")]
+        public string? Format { get; init; }
+        [CommandOption("--packing")][Description("Alpaca: pack examples into full blocks instead of padding")]
+        public bool Packing { get; init; }
+        [CommandOption("--rank <R>")][DefaultValue(16)] public int Rank { get; init; } = 16;
+        [CommandOption("--alpha <A>")][DefaultValue(16.0)] public double Alpha { get; init; } = 16;
+        [CommandOption("--targets <LIST>")][Description("Comma-separated projections (default q,k,v,o,gate,up,down)")]
+        public string? Targets { get; init; }
+        [CommandOption("--init <INIT>")][Description("gradient (LoRS default) | lora")][DefaultValue("gradient")]
+        public string Init { get; init; } = "gradient";
+        [CommandOption("--init-samples <N>")][DefaultValue(128)] public int InitSamples { get; init; } = 128;
+        [CommandOption("--exact-gradient")][Description("LoRS: use the exact masked gradient (forms out x in; for comparison)")]
+        public bool ExactGradient { get; init; }
+        [CommandOption("--lr <LR>")][DefaultValue(2e-4)] public double Lr { get; init; } = 2e-4;
+        [CommandOption("--weight-decay <WD>")][DefaultValue(0.0)] public double WeightDecay { get; init; }
+        [CommandOption("--warmup <STEPS>")][DefaultValue(0)] public int Warmup { get; init; }
+        [CommandOption("--min-lr-ratio <R>")][DefaultValue(0.1)] public double MinLrRatio { get; init; } = 0.1;
+        [CommandOption("--clip <NORM>")][DefaultValue(1.0)] public double Clip { get; init; } = 1.0;
+        [CommandOption("--steps <N>")][Description("Optimizer steps (overrides --epochs)")] public int Steps { get; init; }
+        [CommandOption("--epochs <E>")][DefaultValue(1.0)] public double Epochs { get; init; } = 1;
+        [CommandOption("--batch <B>")][DefaultValue(8)] public int Batch { get; init; } = 8;
+        [CommandOption("--seq-len <T>")][DefaultValue(256)] public int SeqLen { get; init; } = 256;
+        [CommandOption("--grad-accum <G>")][DefaultValue(1)] public int GradAccum { get; init; } = 1;
+        [CommandOption("--eval-every <N>")][DefaultValue(0)] public int EvalEvery { get; init; }
+        [CommandOption("--eval-batches <N>")][DefaultValue(0)] public int EvalBatches { get; init; }
+        [CommandOption("--val-fraction <F>")][DefaultValue(0.05)] public double ValFraction { get; init; } = 0.05;
+        [CommandOption("--checkpoint-every <N>")][DefaultValue(0)] public int CheckpointEvery { get; init; }
+        [CommandOption("--checkpoint-layers")][Description("Recompute each decoder layer in backward (less memory)")]
+        public bool CheckpointLayers { get; init; }
+        [CommandOption("--max-examples <N>")][Description("Use at most N training blocks")] public int? MaxExamples { get; init; }
+        [CommandOption("--seed <S>")][DefaultValue(42UL)] public ulong Seed { get; init; } = 42;
+        [CommandOption("--out <DIR>")][Description("Output folder: adapter/, checkpoint/, metrics.jsonl, loss.png")]
+        public string? Out { get; init; }
+        [CommandOption("--resume")][Description("Continue from --out's checkpoint")] public bool Resume { get; init; }
+
+        public override ValidationResult Validate() =>
+            Data is null ? ValidationResult.Error("--data is required")
+            : Out is null ? ValidationResult.Error("--out is required")
+            : Rank < 1 ? ValidationResult.Error($"--rank must be positive, got {Rank}")
+            : ValidationResult.Success();
+    }
+
+    public static AdapterMethod ParseMethod(string s) => s.Trim().ToLowerInvariant() switch
+    {
+        "lors" => AdapterMethod.Lors,
+        "lora" => AdapterMethod.Lora,
+        "masked" or "sqft" => AdapterMethod.Masked,
+        "masked-ckpt" or "masked-checkpoint" => AdapterMethod.MaskedCheckpoint,
+        _ => throw new ArgumentException($"--method: unknown method '{s}' (expected lors, lora, masked or masked-ckpt)"),
+    };
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        var dir = Cli.ResolveModel(s.Model);
+        var device = s.Device;
+        var tok = Tokenizer.Load(dir);
+        using var model = LlamaModel.Load(dir, device, device.IsCpu ? DType.F32 : DType.BF16);
+        var format = (s.Format ?? (s.Data!.EndsWith(".json") || s.Data.EndsWith(".jsonl") ? "alpaca" : "text")).ToLowerInvariant() switch
+        {
+            "text" => DataFormat.Text,
+            "alpaca" => DataFormat.Alpaca,
+            var f => throw new ArgumentException($"--format: unknown format '{f}' (expected text or alpaca)"),
+        };
+        var spec = new FineTuneSpec
+        {
+            DataPath = s.Data!,
+            Format = format,
+            AlpacaMode = s.Packing ? Lors.Train.Data.AlpacaMode.Packing : Lors.Train.Data.AlpacaMode.Padding,
+            ValidationFraction = s.ValFraction,
+            Resume = s.Resume,
+            CheckpointLayers = s.CheckpointLayers,
+            MaxExamples = s.MaxExamples,
+            Adapter = new AdapterConfig
+            {
+                Method = ParseMethod(s.Method),
+                Rank = s.Rank,
+                Alpha = s.Alpha,
+                Targets = s.Targets is null ? Projections.All : s.Targets.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Projections.Parse).Distinct().ToArray(),
+                Init = s.Init.ToLowerInvariant() == "lora" ? AdapterInit.Lora : AdapterInit.Gradient,
+                InitSamples = s.InitSamples,
+                ExactGradient = s.ExactGradient,
+                Seed = s.Seed,
+                BaseModel = Path.GetFullPath(dir),
+            },
+            Train = new TrainOptions
+            {
+                Steps = s.Steps, Epochs = s.Epochs, BatchSize = s.Batch, SeqLen = s.SeqLen, GradAccum = s.GradAccum, Lr = s.Lr,
+                WeightDecay = s.WeightDecay, WarmupSteps = s.Warmup, MinLrRatio = s.MinLrRatio, ClipNorm = s.Clip,
+                EvalEvery = s.EvalEvery, EvalBatches = s.EvalBatches, CheckpointEvery = s.CheckpointEvery, OutDir = s.Out!, Seed = s.Seed,
+            },
+        };
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            var outcome = TrainUi.Run(s.Json, spec.Train, (progress, status) => FineTuneJob.Run(model, tok, spec, progress, status, cts.Token));
+            using (outcome.Adapters)
+            {
+                var r = outcome.Result;
+                if (s.Json)
+                    Cli.WriteJson(new { method = spec.Adapter.Method.ToString(), steps = r.Step, total_steps = r.TotalSteps, cancelled = r.Cancelled, last_loss = r.LastLoss, last_eval_loss = r.LastEvalLoss, adapter_dir = outcome.AdapterDir, metrics = outcome.MetricsPath, plot = outcome.PlotPath, peak_bytes = outcome.PeakBytes, seconds = outcome.Elapsed.TotalSeconds, mean_step_seconds = outcome.MeanStepSeconds, adapter_parameters = outcome.Adapters.ParameterCount });
+                else
+                {
+                    AnsiConsole.MarkupLine(r.Cancelled ? $"[yellow]interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved in {Markup.Escape(r.CheckpointDir ?? "")} (continue with --resume)[/]"
+                        : $"trained {r.Step} steps: last loss {r.LastLoss:F4}{(r.LastEvalLoss is { } ev ? $", eval loss {ev:F4} (ppl {Math.Exp(ev):F2})" : "")}");
+                    AnsiConsole.MarkupLine($"adapters: {Markup.Escape(outcome.AdapterDir)} ({outcome.Adapters.ParameterCount:N0} parameters); metrics: {Markup.Escape(outcome.MetricsPath)}; plot: {Markup.Escape(outcome.PlotPath ?? "-")}; peak memory {Cli.Bytes(outcome.PeakBytes)}");
+                }
+                return r.Cancelled ? 130 : 0;
+            }
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+    }
 }

@@ -64,8 +64,30 @@ internal static unsafe class Convert
         for (; i < n; i++) d[i] = Half16.BF16ToFloat(s[i]);
     }
 
+    /// <summary>Round to nearest even, NaN kept quiet: the vector paths apply Half16.FloatToBF16's rule lane-wise.</summary>
     public static void F32ToBF16(float* s, ushort* d, long n)
     {
-        for (long i = 0; i < n; i++) d[i] = Half16.FloatToBF16(s[i]);
+        long i = 0;
+        if (Vector512.IsHardwareAccelerated && CpuFeatures.UseAvx512)
+            for (; i + 32 <= n; i += 32)
+                Vector512.Narrow(RoundBF16(Vector512.Load(s + i).AsUInt32()), RoundBF16(Vector512.Load(s + i + 16).AsUInt32())).Store(d + i);
+        else if (Vector256.IsHardwareAccelerated && CpuFeatures.UseAvx2)
+            for (; i + 16 <= n; i += 16)
+                Vector256.Narrow(RoundBF16(Vector256.Load(s + i).AsUInt32()), RoundBF16(Vector256.Load(s + i + 8).AsUInt32())).Store(d + i);
+        for (; i < n; i++) d[i] = Half16.FloatToBF16(s[i]);
+    }
+
+    private static Vector512<uint> RoundBF16(Vector512<uint> u)
+    {
+        var rounded = (u + Vector512.Create(0x7FFFu) + ((u >> 16) & Vector512<uint>.One)) >> 16;
+        var nan = Vector512.GreaterThan(u & Vector512.Create(0x7FFF_FFFFu), Vector512.Create(0x7F80_0000u));
+        return Vector512.ConditionalSelect(nan, (u >> 16) | Vector512.Create(0x40u), rounded);
+    }
+
+    private static Vector256<uint> RoundBF16(Vector256<uint> u)
+    {
+        var rounded = (u + Vector256.Create(0x7FFFu) + ((u >> 16) & Vector256<uint>.One)) >> 16;
+        var nan = Vector256.GreaterThan(u & Vector256.Create(0x7FFF_FFFFu), Vector256.Create(0x7F80_0000u));
+        return Vector256.ConditionalSelect(nan, (u >> 16) | Vector256.Create(0x40u), rounded);
     }
 }

@@ -35,6 +35,7 @@ public sealed unsafe partial class CpuBackend
     /// <summary>Splits [0, n) into per-thread chunks; small n runs inline.</summary>
     internal static void Chunks(long n, Action<int, int> body)
     {
+        if (n <= 0) return; // TensorPrimitives rejects some empty spans (Sigmoid): nothing to do anyway
         int parts = n < 1 << 15 ? 1 : CpuFeatures.MaxThreads;
         if (parts == 1) { body(0, (int)n); return; }
         Parallel.For(0, parts, p => body((int)(n * p / parts), (int)(n * (p + 1) / parts)));

@@ -83,6 +83,8 @@ public sealed class AdaptedLinear : ILinear
         return w32.To(Weight.Data.DType);
     }
 
+    internal void ReleaseMaskForTests() => ReleaseMask();
+
     internal void ReleaseMask()
     {
         _mask?.Dispose();
@@ -90,4 +92,10 @@ public sealed class AdaptedLinear : ILinear
     }
 
     public override string ToString() => $"{Config.Method} adapter on {Name} (r={A.Shape[1]}, s={Scale:G4})";
+}
+
+/// <summary>Test access: builds a single adapter around any linear.</summary>
+internal static class AdapterTestAccess
+{
+    public static AdaptedLinear Make(ILinear linear, Variable a, Variable b, AdapterConfig config) => new(linear, a, b, config);
 }

@@ -56,6 +56,14 @@ public unsafe class GemmTests
         finally { CpuFeatures.MaxThreads = saved; }
     }
 
+    [Fact]
+    public void LargeRank16OuterProductStreamsCorrectly()
+    {
+        // C of 2M floats, K = 16, beta = 0: the streaming-store path (and its threaded split).
+        Check(SimdLevel.Avx512, false, false, 1024, 2048, 16, 1f, 0f, 0);
+        Check(SimdLevel.Avx512, true, false, 1024, 2048, 16, 0.5f, 1f, 0);
+    }
+
     /// <summary>Runs Sgemm at a level and compares with Reference; beta == 0 starts from a NaN-filled C.</summary>
     private static void Check(SimdLevel level, bool ta, bool tb, int m, int n, int k, float alpha, float beta, int pad)
     {

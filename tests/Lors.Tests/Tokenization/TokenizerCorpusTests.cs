@@ -1,6 +1,5 @@
 // Whole-corpus behaviour: agreement with HF's brown.valid token stream, round trips, streaming, and encode speed.
 using System.Buffers.Binary;
-using System.Diagnostics;
 using System.Text.Json;
 using Lors.Models.Tokenization;
 
@@ -91,22 +90,11 @@ public sealed class TokenizerCorpusTests
     [Theory]
     [InlineData("bytelevel")]
     [InlineData("llama2_style")]
-    public void EncodesWholeBrownValidQuickly(string name)
+    public void EncodesWholeBrownValidAndRoundTrips(string name)
     {
+        // Speed is measured by the tokenizer benchmark (bench/RESULTS.md), not here.
         var tok = TokenizerFixtureTests.ByName(name);
-        tok.Encode(Brown.Value[..2_000]); // JIT warm-up
-        // Unloaded, Release: ~40 ms (byte-level) and ~220 ms (llama2-style: the whole text is one BPE word) of CPU.
-        // The bound is loose because tests run in Debug beside other suites on 2 cores; it still catches any
-        // super-linear regression. Best of three for the same reason.
-        int[] ids = [];
-        var best = TimeSpan.MaxValue;
-        for (int run = 0; run < 3 && best > TimeSpan.FromSeconds(1); run++)
-        {
-            var sw = Stopwatch.StartNew();
-            ids = tok.Encode(Brown.Value, addSpecialTokens: false);
-            if (sw.Elapsed < best) best = sw.Elapsed;
-        }
-        Assert.True(best < TimeSpan.FromSeconds(5), $"{name}: encoding {Brown.Value.Length} chars took {best}");
+        var ids = tok.Encode(Brown.Value, addSpecialTokens: false);
         Assert.True(ids.Length > 50_000);
         Assert.Equal(Brown.Value, tok.Decode(ids));
     }

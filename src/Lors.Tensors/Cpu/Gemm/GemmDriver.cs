@@ -1,6 +1,7 @@
 // The blocked GEMM loop nest (jc: NC columns, pc: KC depth, ic: MC rows, then NR x MR micro-tiles) and
 // the split of C across threads. Each thread packs its own panels, so workers never wait on each other.
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Lors.Tensors.Cpu;
 
@@ -8,6 +9,9 @@ internal static unsafe class GemmDriver
 {
     /// <summary>Below this many multiply-adds a second thread costs more than it saves.</summary>
     public const long ParallelThreshold = 1L << 21;
+
+    /// <summary>C larger than this (floats) is written with streaming stores when overwritten in one pass.</summary>
+    private const long StreamThreshold = 1L << 21;
 
     public static void Execute(GemmOperand a, GemmOperand b, int M, int N, int K, float alpha, float beta,
         float* C, int ldc, int threads)
@@ -18,8 +22,10 @@ internal static unsafe class GemmDriver
             Gemm.ScaleC(M, N, beta, C, ldc);
             return;
         }
-        var ks = GemmKernelSet.Current;
-        var level = CpuFeatures.Level;
+        var ks = GemmKernelSet.For(M);
+        // With one K block every C element is written exactly once, so when C is far larger than the
+        // caches (rank-16 outer products) bypassing them saves the read-for-ownership traffic.
+        bool stream = beta == 0f && K <= ks.KC && ((nint)C & 63) == 0 && (ldc & 15) == 0 && (long)M * N >= StreamThreshold;
 
         // Splitting N duplicates A packing (M*K per thread), splitting M duplicates B packing (N*K):
         // split the dimension whose duplicate is cheaper, in whole micro-tiles.
@@ -30,29 +36,28 @@ internal static unsafe class GemmDriver
         if ((long)M * N * K < ParallelThreshold) parts = 1;
         if (parts <= 1)
         {
-            RunSerial(ks, a, b, M, N, K, alpha, beta, C, ldc);
+            RunSerial(ks, a, b, M, N, K, alpha, beta, C, ldc, stream);
             return;
         }
 
         int units = (extent + unit - 1) / unit;
-        var opts = new ParallelOptions { MaxDegreeOfParallelism = parts };
         nint cAddr = (nint)C;
-        Parallel.For(0, parts, opts, p =>
+        GemmThreads.Run(parts, p =>
         {
             int lo = (int)Math.Min((long)units * p / parts * unit, extent);
             int hi = (int)Math.Min((long)units * (p + 1) / parts * unit, extent);
             if (lo >= hi) return;
             float* c = (float*)cAddr;
             if (splitN)
-                RunSerial(ks, a, b.Offset(0, lo), M, hi - lo, K, alpha, beta, c + lo, ldc);
+                RunSerial(ks, a, b.Offset(0, lo), M, hi - lo, K, alpha, beta, c + lo, ldc, stream);
             else
-                RunSerial(ks, a.Offset(lo, 0), b, hi - lo, N, K, alpha, beta, c + (long)lo * ldc, ldc);
+                RunSerial(ks, a.Offset(lo, 0), b, hi - lo, N, K, alpha, beta, c + (long)lo * ldc, ldc, stream);
         });
     }
 
     /// <summary>Single-threaded blocked GEMM on one C block with one pooled workspace.</summary>
     private static void RunSerial(in GemmKernelSet ks, GemmOperand a, GemmOperand b, int M, int N, int K,
-        float alpha, float beta, float* C, int ldc)
+        float alpha, float beta, float* C, int ldc, bool stream)
     {
         var ws = GemmWorkspace.Rent();
         try
@@ -72,25 +77,28 @@ internal static unsafe class GemmDriver
                     {
                         int mc = Math.Min(mc0, M - ic);
                         GemmPacking.PackA(a.Offset(ic, pc), mc, kc, ws.A, ks.MR);
-                        MacroKernel(ks, ws, mc, nc, kc, alpha, betaNow, C + (long)ic * ldc + jc, ldc);
+                        MacroKernel(ks, ws, mc, nc, kc, alpha, betaNow, C + (long)ic * ldc + jc, ldc, stream);
                     }
                 }
             }
         }
         finally { GemmWorkspace.Return(ws); }
+        // Streaming stores are weakly ordered: publish them before another thread may read C.
+        if (stream && Sse.IsSupported) Sse.StoreFence();
     }
 
     /// <summary>Runs the micro-kernel over every MR x NR tile of a packed mc x nc block.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MacroKernel(in GemmKernelSet ks, GemmWorkspace ws, int mc, int nc, int kc,
-        float alpha, float beta, float* C, int ldc)
+        float alpha, float beta, float* C, int ldc, bool stream)
     {
         int mr = ks.MR;
+        var full = stream ? ks.Stream : ks.Full;
         for (int jr = 0; jr < nc; jr += ks.NR)
         {
             int cols = Math.Min(ks.NR, nc - jr);
             int w = cols <= ks.HalfNR ? ks.HalfNR : ks.NR;
-            var kernel = w == ks.NR ? ks.Full : ks.Half;
+            var kernel = w == ks.NR ? full : ks.Half;
             float* pb = ws.B + (long)jr * kc;
             for (int ir = 0; ir < mc; ir += mr)
             {

@@ -93,12 +93,17 @@ public sealed unsafe partial class CpuBackend
     private static void AttnMulBt<T>(T* a, int lda, int rows, int kd, T* bt, int ldb, int cols, T* c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (typeof(T) == typeof(float) && AttnKernels.TryMulBt((float*)a, lda, rows, kd, (float*)bt, ldb, cols, (float*)c, ldc)) return;
+        // Plain loops: per-call overhead of TensorPrimitives on rows this short costs more than the arithmetic.
         for (int r = 0; r < rows; r++)
         {
-            var cr = new Span<T>(c + (long)r * ldc, cols);
-            cr.Clear();
+            T* cr = c + (long)r * ldc;
+            for (int j = 0; j < cols; j++) cr[j] = T.Zero;
             for (int i = 0; i < kd; i++)
-                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(bt + (long)i * ldb, cols), a[(long)r * lda + i], cr, cr);
+            {
+                T x = a[(long)r * lda + i];
+                T* br = bt + (long)i * ldb;
+                for (int j = 0; j < cols; j++) cr[j] += x * br[j];
+            }
         }
     }
 
@@ -108,11 +113,13 @@ public sealed unsafe partial class CpuBackend
         if (typeof(T) == typeof(float) && AttnKernels.TryAccRows((float*)coef, rs, cs, rows, inner, (float*)m, ldm, cols, (float*)o, ldo)) return;
         for (int r = 0; r < rows; r++)
         {
-            var orow = new Span<T>(o + (long)r * ldo, cols);
+            T* orow = o + (long)r * ldo;
             for (int i = 0; i < inner; i++)
             {
                 T w = coef[r * rs + i * cs];
-                if (w != T.Zero) TensorPrimitives.MultiplyAdd(new ReadOnlySpan<T>(m + (long)i * ldm, cols), w, orow, orow);
+                if (w == T.Zero) continue;
+                T* mr = m + (long)i * ldm;
+                for (int j = 0; j < cols; j++) orow[j] += w * mr[j];
             }
         }
     }

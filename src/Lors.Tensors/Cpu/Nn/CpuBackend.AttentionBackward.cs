@@ -7,6 +7,9 @@ namespace Lors.Tensors.Cpu;
 
 public sealed unsafe partial class CpuBackend
 {
+    /// <summary>Backward tasks wanted at least (a few per core on small machines) before splitting kv groups.</summary>
+    private const int AttnMinTasks = 8;
+
     public void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse, Tensor gOut, float scale, Tensor gq, Tensor gk, Tensor gv) =>
         Widened([q, k, v, output, lse, gOut], [gq, gk, gv], (i, o) =>
         {
@@ -31,23 +34,31 @@ public sealed unsafe partial class CpuBackend
         T* qp = (T*)Ptr(qt), kp = (T*)Ptr(kt), vp = (T*)Ptr(vt), op = (T*)Ptr(ot), lp = (T*)Ptr(lt), gop = (T*)Ptr(got);
         T* gqp = (T*)Ptr(gqt), gkp = (T*)Ptr(gkt), gvp = (T*)Ptr(gvt);
         T sc = T.CreateTruncating(scale);
-        int tasks = b * hkv;
         long work = (long)b * hq * t * s * d;
+        // Fewer than AttnMinTasks (b, kv head) pairs: split each pair's (head, query block) items into interleaved
+        // pieces with private gk/gv sums, added in piece order afterwards. The split depends only on the shapes,
+        // so results do not depend on the thread count.
+        int pairs = b * hkv, items = group * nqb;
+        int splits = work < 1 << 20 ? 1 : Math.Min(items, (AttnMinTasks + pairs - 1) / pairs);
+        using var parts = splits == 1 ? null : Tensor.Zeros([pairs * splits, s, d], gkt.DType);
+        using var partsV = splits == 1 ? null : Tensor.Zeros([pairs * splits, s, d], gkt.DType);
         var opts = new ParallelOptions { MaxDegreeOfParallelism = work < 1 << 16 ? 1 : CpuFeatures.MaxThreads };
-        Parallel.For(0, tasks, opts, task =>
+        Parallel.For(0, pairs * splits, opts, task =>
         {
+            int pair = task / splits, piece = task % splits;
             // Per task: transposed K and V [D, sPad], the P and dS tiles [Bq, Bk], the row terms D_i [Bq].
             var scratch = GC.AllocateArray<T>(2 * d * sPad + 2 * AttnBq * AttnBk + AttnBq, pinned: true);
             T* ktp = Pin(scratch), vtp = ktp + (long)d * sPad, pt = vtp + (long)d * sPad, dst = pt + AttnBq * AttnBk, di = dst + AttnBq * AttnBk;
-            int bi = task / hkv, kvh = task % hkv;
-            long kvBase = (long)task * s * d;
+            int bi = pair / hkv, kvh = pair % hkv;
+            long kvBase = (long)pair * s * d;
             TransposeKeys(kp + kvBase, s, d, sPad, ktp);
             TransposeKeys(vp + kvBase, s, d, sPad, vtp);
-            T* kb0 = kp + kvBase, gk = gkp + kvBase, gv = gvp + kvBase;
-            for (int hh = 0; hh < group; hh++)
+            T* kb0 = kp + kvBase;
+            T* gk = splits == 1 ? gkp + kvBase : (T*)Ptr(parts!) + (long)task * s * d;
+            T* gv = splits == 1 ? gvp + kvBase : (T*)Ptr(partsV!) + (long)task * s * d;
+            for (int item = piece; item < items; item += splits)
             {
-                int h = kvh * group + hh;
-                for (int qb = 0; qb < nqb; qb++)
+                int h = kvh * group + item / nqb, qb = item % nqb;
                 {
                     int i0 = qb * AttnBq, n = Math.Min(AttnBq, t - i0);
                     long rowBase = (((long)bi * hq + h) * t + i0) * d;
@@ -83,6 +94,21 @@ public sealed unsafe partial class CpuBackend
                     }
                 }
             }
+            GC.KeepAlive(scratch); // only raw pointers into it are used above: keep the pinned array from being collected
         });
+        if (splits > 1)
+        {
+            T* pk = (T*)Ptr(parts!), pv = (T*)Ptr(partsV!);
+            long sd = (long)s * d;
+            for (int pair = 0; pair < pairs; pair++)
+                for (int piece = 0; piece < splits; piece++)
+                {
+                    long src = ((long)pair * splits + piece) * sd;
+                    var dk = new Span<T>(gkp + pair * sd, (int)sd);
+                    var dv = new Span<T>(gvp + pair * sd, (int)sd);
+                    TensorPrimitives.Add(dk, new ReadOnlySpan<T>(pk + src, (int)sd), dk);
+                    TensorPrimitives.Add(dv, new ReadOnlySpan<T>(pv + src, (int)sd), dv);
+                }
+        }
     }
 }

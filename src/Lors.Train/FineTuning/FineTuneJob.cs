@@ -1,0 +1,123 @@
+// One fine-tuning run end to end: datasets, adapters, the gradient-based init, the trainer, the adapter files.
+// The CLI's `finetune` and `demo` and library users call this; each step is also usable on its own.
+using Lors.Models.Llama;
+using Lors.Models.Tokenization;
+using Lors.Tensors;
+using Lors.Train.Adapters;
+using Lors.Train.Data;
+using Lors.Train.Init;
+using Lors.Train.Training;
+
+namespace Lors.Train.FineTuning;
+
+public enum DataFormat { Text, Alpaca }
+
+public sealed record FineTuneSpec
+{
+    public required string DataPath { get; init; }
+    public DataFormat Format { get; init; } = DataFormat.Text;
+    public AlpacaMode AlpacaMode { get; init; } = AlpacaMode.Padding;
+    /// <summary>Fraction of the examples held out for evaluation (0 = none).</summary>
+    public double ValidationFraction { get; init; } = 0.05;
+    public required AdapterConfig Adapter { get; init; }
+    public required TrainOptions Train { get; init; }
+    /// <summary>Continue from OutDir's checkpoint.</summary>
+    public bool Resume { get; init; }
+    /// <summary>Checkpoint whole decoder layers (recompute activations in backward) on top of the adapter method.</summary>
+    public bool CheckpointLayers { get; init; }
+    /// <summary>Limit on the training examples read (for quick runs); null = all.</summary>
+    public int? MaxExamples { get; init; }
+}
+
+public sealed record FineTuneOutcome(TrainResult Result, AdapterSet Adapters, GradientInit.Report? Init, string AdapterDir, string MetricsPath,
+    string? PlotPath, int TrainExamples, int ValidationExamples, long PeakBytes, TimeSpan Elapsed, double MeanStepSeconds);
+
+public static class FineTuneJob
+{
+    public const string AdapterFolder = "adapter";
+
+    /// <summary>Attaches adapters to <paramref name="model"/>, initializes them and trains. The caller disposes Adapters.</summary>
+    public static FineTuneOutcome Run(LlamaModel model, Tokenizer tokenizer, FineTuneSpec spec, IProgress<TrainProgress>? progress = null,
+        IProgress<string>? status = null, CancellationToken ct = default)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        if (!File.Exists(spec.DataPath)) throw new FileNotFoundException($"data file '{spec.DataPath}' does not exist", spec.DataPath);
+        var opts = spec.Train;
+        if (opts.SeqLen > model.Config.MaxPositionEmbeddings)
+            throw new ArgumentOutOfRangeException("seq-len", $"--seq-len {opts.SeqLen} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
+        var encoder = TokenEncoder.From(tokenizer);
+        status?.Report($"reading {Path.GetFileName(spec.DataPath)}");
+        var all = spec.Format == DataFormat.Alpaca
+            ? AlpacaDataset.Load(spec.DataPath, encoder, opts.SeqLen, spec.AlpacaMode)
+            : TextDataset.Load(spec.DataPath, encoder, opts.SeqLen);
+        if (spec.MaxExamples is { } max && max < all.Count) all = new SequenceDataset(all.SeqLen, Enumerable.Range(0, max).Select(i => all[i]));
+        var (train, val) = spec.ValidationFraction > 0 ? all.Split(spec.ValidationFraction, opts.Seed) : (all, new SequenceDataset(all.SeqLen, []));
+        if (train.Count == 0) throw new ArgumentException($"{spec.DataPath}: no training examples of {opts.SeqLen} tokens");
+
+        if (spec.CheckpointLayers)
+            model.LayerRunner = (layer, x, cos, sin) => Autograd.Checkpoint.Run(v => layer.Forward(v[0], cos, sin), [x], LayerParameters(layer));
+        var adapters = AdapterSet.Attach(model, spec.Adapter with { BaseModel = spec.Adapter.BaseModel });
+        GradientInit.Report? init = null;
+        var backend = Backends.Get(model.Device);
+        backend.Memory.ResetPeak();
+        try
+        {
+            if (spec.Adapter.Init == AdapterInit.Gradient && !spec.Resume)
+            {
+                status?.Report($"gradient init over {Math.Min(spec.Adapter.InitSamples, train.Count)} samples");
+                init = GradientInit.Run(model, adapters, InitBatches(train, spec.Adapter.InitSamples, opts.BatchSize, model.Device));
+            }
+            var adapterDir = Path.Combine(opts.OutDir, AdapterFolder);
+            using var trainer = new Trainer(adapters.Parameters, b =>
+            {
+                var (ids, labels) = b.ToTensors(model.Device);
+                return model.Loss(ids, labels);
+            }, train, val, opts, saveAdapters: _ => adapters.Save(adapterDir));
+            if (spec.Resume) trainer.Resume();
+            status?.Report("training");
+            var stepTimes = new List<double>();
+            var last = sw.Elapsed;
+            var result = trainer.Run(new InlineProgress(p =>
+            {
+                stepTimes.Add((sw.Elapsed - last).TotalSeconds);
+                last = sw.Elapsed;
+                progress?.Report(p);
+            }), ct);
+            adapters.Save(adapterDir);
+            string? plot = null;
+            try { trainer.WritePlot(); plot = Path.Combine(opts.OutDir, "loss.png"); } catch (IOException) { }
+            double meanStep = stepTimes.Count > 1 ? stepTimes.Skip(1).Average() : stepTimes.DefaultIfEmpty(0).Average();
+            return new FineTuneOutcome(result, adapters, init, adapterDir, trainer.MetricsPath, plot, train.Count, val.Count,
+                backend.Memory.PeakBytes, sw.Elapsed, meanStep);
+        }
+        catch
+        {
+            adapters.Dispose();
+            throw;
+        }
+        finally
+        {
+            model.LayerRunner = null;
+        }
+    }
+
+    /// <summary>The first N training examples, in order, as micro-batches.</summary>
+    public static IEnumerable<(Tensor ids, Tensor labels)> InitBatches(SequenceDataset train, int samples, int batchSize, Device device)
+    {
+        int n = Math.Min(samples, train.Count);
+        for (int i = 0; i < n; i += batchSize)
+        {
+            var idx = Enumerable.Range(i, Math.Min(batchSize, n - i)).ToArray();
+            yield return train.GetBatch(idx).ToTensors(device);
+        }
+    }
+
+    private static IReadOnlyList<Autograd.Variable> LayerParameters(LlamaLayer layer) =>
+        Projections.All.Select(p => layer[p]).OfType<AdaptedLinear>().SelectMany(a => new[] { a.A, a.B }).ToList();
+
+    /// <summary>Reports synchronously on the training thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class InlineProgress(Action<TrainProgress> report) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value) => report(value);
+    }
+}
