@@ -32,7 +32,7 @@ public abstract class Function
         fn.Recording = record;
         fn.NeedsInputGrad = inputs.Select(v => record && v.RequiresGrad).ToArray();
         var data = inputs.Select(v => v.Data).ToArray();
-        var output = fn.Forward(data);
+        var output = Profiler.Enabled ? Profiler.Time(fn.GetType().Name + ".forward", () => fn.Forward(data)) : fn.Forward(data);
         if (!record)
         {
             fn.Release();
@@ -43,7 +43,7 @@ public abstract class Function
 
     internal Tensor?[] RunBackward(Tensor gradOutput)
     {
-        var grads = Backward(gradOutput);
+        var grads = Profiler.Enabled ? Profiler.Time(GetType().Name + ".backward", () => Backward(gradOutput)) : Backward(gradOutput);
         if (grads.Length != NeedsInputGrad.Length)
             throw new InvalidOperationException($"{GetType().Name}.Backward returned {grads.Length} gradients for {NeedsInputGrad.Length} inputs");
         return grads;
