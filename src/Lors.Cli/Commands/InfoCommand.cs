@@ -21,14 +21,10 @@ public sealed class InfoCommand : Command<InfoCommand.Settings>
         var dir = Cli.ResolveModel(s.Model);
         var c = LlamaConfig.Load(dir);
         using var model = LlamaModel.Load(dir, Device.Cpu, DType.F32);
-        var layers = model.Layers.Select(l => new
-        {
-            layer = l.Index,
-            sparsity = Projections.All.ToDictionary(p => p.Short(), p => Sparsity(l[p].Weight.Data)),
-        }).ToList();
-        long adapted = model.Linears().Sum(x => x.linear.Weight.Data.Numel);
-        double overall = model.Linears().Sum(x => Sparsity(x.linear.Weight.Data) * x.linear.Weight.Data.Numel) / adapted;
-        var pattern = DetectPattern(model);
+        var report = Lors.Train.Pruning.SparsityCheck.Report(model);
+        var layers = report.Layers.Select(l => new { layer = l.Layer, sparsity = Projections.All.ToDictionary(p => p.Short(), p => l.ByProjection[p]) }).ToList();
+        double overall = report.Sparsity;
+        var pattern = overall == 0 ? "dense" : report.Detected?.ToString() ?? "unstructured";
         var devices = new List<string> { Backends.Cpu.Description };
         var cuda = CudaProbe();
         if (cuda is not null) devices.Add(cuda);
@@ -51,30 +47,6 @@ public sealed class InfoCommand : Command<InfoCommand.Settings>
         foreach (var l in layers) lt.AddRow([l.layer.ToString(), .. Projections.All.Select(p => $"{l.sparsity[p.Short()]:P1}")]);
         AnsiConsole.Write(lt);
         return 0;
-    }
-
-    public static double Sparsity(Tensor w)
-    {
-        using var m = Ops.NonZeroMask(w);
-        return 1.0 - m.ToByteArray().Sum(b => (double)b) / Math.Max(1, w.Numel);
-    }
-
-    /// <summary>"2:4" / "4:8" when every adapted matrix has at least m-n zeros in each group of m inputs; else "unstructured" or "dense".</summary>
-    public static string DetectPattern(LlamaModel model)
-    {
-        var mats = model.Linears().Select(x => (w: x.linear.Weight.Data.ToFloatArray(), cols: x.linear.InFeatures)).ToList();
-        if (mats.All(m => m.w.All(v => v != 0))) return "dense";
-        foreach (var (n, m) in new[] { (1, 4), (2, 4), (4, 8) })
-        {
-            bool ok = mats.All(x => x.cols % m == 0 && Enumerable.Range(0, x.w.Length / m).All(g =>
-            {
-                int zeros = 0;
-                for (int k = 0; k < m; k++) if (x.w[g * m + k] == 0) zeros++;
-                return zeros >= m - n;
-            }));
-            if (ok) return $"{n}:{m}";
-        }
-        return "unstructured";
     }
 
     private static string? CudaProbe()

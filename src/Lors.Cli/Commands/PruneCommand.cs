@@ -1,8 +1,89 @@
+// `lors prune`: magnitude, Wanda or SparseGPT at an unstructured ratio or an N:M pattern, calibrated layer by layer
+// on a text file; progress per layer, a per-layer sparsity table, and a Hugging Face folder written atomically.
+using System.ComponentModel;
+using Lors.Models.Llama;
+using Lors.Models.Tokenization;
+using Lors.Tensors;
+using Lors.Train.Pruning;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Lors.Cli.Commands;
 
-public sealed class PruneCommand : Command<CommonSettings>
+public sealed class PruneCommand : Command<PruneCommand.Settings>
 {
-    public override int Execute(CommandContext context, CommonSettings s, CancellationToken cancellationToken) => throw new NotImplementedException("Prune is not built yet");
+    public sealed class Settings : CommonSettings
+    {
+        [CommandOption("--model <DIR>")][Description("Hugging Face model folder (default: the embedded tiny model)")]
+        public string? Model { get; init; }
+        [CommandOption("--method <METHOD>")][Description("magnitude | wanda | sparsegpt (default sparsegpt)")][DefaultValue("sparsegpt")]
+        public string Method { get; init; } = "sparsegpt";
+        [CommandOption("--sparsity <RATIO>")][Description("Unstructured sparsity in (0, 1) (default 0.5 unless --pattern)")]
+        public double? Sparsity { get; init; }
+        [CommandOption("--pattern <N:M>")][Description("N:M sparsity along the input dimension, e.g. 2:4 or 4:8")]
+        public string? Pattern { get; init; }
+        [CommandOption("--calib-text <FILE>")][Description("Calibration text (default: the embedded brown.train.txt)")]
+        public string? CalibText { get; init; }
+        [CommandOption("--calib-samples <N>")][DefaultValue(128)] public int CalibSamples { get; init; } = 128;
+        [CommandOption("--seq-len <T>")][Description("Calibration sample length (default 2048, clipped to the model's maximum)")][DefaultValue(2048)]
+        public int SeqLen { get; init; } = 2048;
+        [CommandOption("--seed <S>")][DefaultValue(0UL)] public ulong Seed { get; init; }
+        [CommandOption("--out <DIR>")][Description("Output folder")] public string? Out { get; init; }
+        [CommandOption("--force")][Description("Replace an existing output folder")] public bool Force { get; init; }
+
+        public override ValidationResult Validate()
+        {
+            if (Out is null) return ValidationResult.Error("--out is required");
+            if (Sparsity is not null && Pattern is not null) return ValidationResult.Error("give either --sparsity or --pattern, not both");
+            if (Sparsity is { } r && !(r > 0 && r < 1)) return ValidationResult.Error($"--sparsity must be in (0, 1), got {r}");
+            if (CalibSamples < 1) return ValidationResult.Error($"--calib-samples must be positive, got {CalibSamples}");
+            if (SeqLen < 1) return ValidationResult.Error($"--seq-len must be positive, got {SeqLen}");
+            return ValidationResult.Success();
+        }
+    }
+
+    public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
+    {
+        var dir = Cli.ResolveModel(s.Model);
+        var method = PruneOptions.ParseMethod(s.Method);
+        var pattern = s.Pattern is not null ? SparsityPattern.Parse(s.Pattern) : new SparsityPattern.Unstructured(s.Sparsity ?? 0.5);
+        var outDir = Path.GetFullPath(s.Out!);
+        if (Directory.Exists(outDir) && !s.Force) throw new IOException($"--out: folder '{s.Out}' exists (use --force to replace it)");
+        var tok = Tokenizer.Load(dir);
+        using var model = LlamaModel.Load(dir, s.Device, DType.F32);
+        foreach (var (_, _, linear) in model.Linears()) pattern.Validate(linear.InFeatures, linear.Name);
+        IReadOnlyList<int[]>? calibration = null;
+        int seqLen = Math.Min(s.SeqLen, model.Config.MaxPositionEmbeddings);
+        if (method != PruneMethod.Magnitude)
+            calibration = CalibrationData.FromText(tok, s.CalibText ?? Cli.EmbeddedText("train"), s.CalibSamples, seqLen, s.Seed);
+        var result = Cli.WithProgress(s.Json, $"prune {method} {pattern}", report =>
+            Pruner.Prune(model, new PruneOptions { Method = method, Pattern = pattern }, calibration,
+                new Sync<PruneProgress>(p => report((p.Layer + 0.5) / p.LayerCount, $"prune {method} {pattern}: {p}"))));
+        var check = SparsityCheck.Check(model, pattern);
+        if (!check.Ok) throw new InvalidOperationException($"pruning left the pattern violated: {check}");
+        PrunedModelWriter.Write(model, dir, outDir, s.Force);
+        if (s.Json)
+        {
+            Cli.WriteJson(new { out_dir = outDir, method = method.ToString(), pattern = pattern.ToString(), sparsity = result.Sparsity, calibration_tokens = result.CalibrationTokens, seconds = result.Elapsed.TotalSeconds, layers = result.Layers.Select(l => new { l.Layer, l.Sparsity, seconds = l.Elapsed.TotalSeconds }) });
+            return 0;
+        }
+        var t = new Table().Title($"{method} {pattern}").AddColumn("layer");
+        foreach (var p in Projections.All) t.AddColumn(p.Short());
+        t.AddColumn("time");
+        foreach (var l in result.Layers)
+        {
+            var row = new List<string> { l.Layer.ToString() };
+            foreach (var p in Projections.All) row.Add($"{result.Matrices.First(m => m.Layer == l.Layer && m.Projection == p).Sparsity:P1}");
+            row.Add($"{l.Elapsed.TotalSeconds:F1} s");
+            t.AddRow(row.ToArray());
+        }
+        AnsiConsole.Write(t);
+        AnsiConsole.MarkupLine($"{Markup.Escape(result.ToString())}; pattern check: [green]ok[/]; written to {Markup.Escape(outDir)}");
+        return 0;
+    }
+
+    private sealed class Sync<T>(Action<T> a) : IProgress<T>
+    {
+        public void Report(T value) => a(value);
+    }
 }
