@@ -1,0 +1,138 @@
+// Adapters on the fixture model: step 0 equals the base model; merging keeps every zero for LoRS (and the merged
+// model computes what the adapted one did) while LoRA fills zeros; save/load round-trips; the gradient init.
+using Lors.Autograd;
+using Lors.Models.Llama;
+using Lors.Tensors;
+using Lors.Train.Adapters;
+using Lors.Train.Init;
+using Lors.Train.Pruning;
+
+namespace Lors.Tests.Adapters;
+
+public sealed class AdapterTests
+{
+    private static readonly int[] Ids = [0, 341, 440, 1280, 624, 1451, 3335, 350, 3706, 342, 374, 339, 2308, 1065, 655, 17];
+
+    private static LlamaModel PrunedModel()
+    {
+        var m = LlamaModel.Load(RepoPaths.TinyModel);
+        Pruner.Prune(m, new PruneOptions { Method = PruneMethod.Magnitude, Pattern = new SparsityPattern.NM(2, 4) }, null);
+        return m;
+    }
+
+    private static float[] Logits(LlamaModel m)
+    {
+        using var _ = GradMode.NoGrad();
+        using var scope = TensorScope.Begin();
+        return m.Forward(Tensor.FromArray(Ids, [1, Ids.Length])).Data.ToFloatArray();
+    }
+
+    /// <summary>Gives A random values so the adapters change the output (A is zero after attach).</summary>
+    private static void Perturb(AdapterSet set)
+    {
+        ulong k = 1;
+        foreach (var a in set.Adapters)
+        {
+            using var r = Ops.RandomNormal(a.A.Shape, k++, 0, 0.05);
+            Ops.CopyInto(r, a.A.Data);
+        }
+    }
+
+    private static double MaxRel(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs(x - y)).Max() / b.Max(Math.Abs);
+
+    [Theory]
+    [InlineData(AdapterMethod.Lors)]
+    [InlineData(AdapterMethod.Lora)]
+    [InlineData(AdapterMethod.Masked)]
+    [InlineData(AdapterMethod.MaskedCheckpoint)]
+    public void AtStepZeroTheAdaptedModelEqualsTheBase(AdapterMethod method)
+    {
+        using var model = PrunedModel();
+        var before = Logits(model);
+        using var set = AdapterSet.Attach(model, new AdapterConfig { Method = method, Rank = 4, Alpha = 8 });
+        Assert.Equal(7 * 6, set.Adapters.Count);
+        Assert.True(MaxRel(Logits(model), before) < 1e-6);
+    }
+
+    [Fact]
+    public void LorsMergeKeepsEveryZeroAndComputesTheSameFunction()
+    {
+        using var model = PrunedModel();
+        var zeros = model.Linears().Select(x => Ops.NonZeroMask(x.linear.Weight.Data).ToByteArray()).ToList();
+        using var set = AdapterSet.Attach(model, new AdapterConfig { Method = AdapterMethod.Lors, Rank = 4, Alpha = 8 });
+        Perturb(set);
+        var adapted = Logits(model);
+        var report = set.MergeIntoBase();
+        Assert.True(report.SparsityPreserved);
+        Assert.Equal(0, report.FilledZeros);
+        Assert.Equal(0.5, report.SparsityAfter, 6);
+        var after = model.Linears().Select(x => Ops.NonZeroMask(x.linear.Weight.Data).ToByteArray()).ToList();
+        for (int i = 0; i < zeros.Count; i++) Assert.Equal(zeros[i], after[i]);
+        Assert.True(MaxRel(Logits(model), adapted) < 1e-5, "the merged model must compute what the adapted one did");
+    }
+
+    [Fact]
+    public void LoraMergeFillsTheZeros()
+    {
+        using var model = PrunedModel();
+        using var set = AdapterSet.Attach(model, new AdapterConfig { Method = AdapterMethod.Lora, Rank = 4, Alpha = 8 });
+        Perturb(set);
+        var adapted = Logits(model);
+        var report = set.MergeIntoBase();
+        Assert.False(report.SparsityPreserved);
+        Assert.True(report.SparsityAfter < 0.01, $"sparsity after a LoRA merge: {report.SparsityAfter}");
+        Assert.True(MaxRel(Logits(model), adapted) < 1e-5);
+    }
+
+    [Fact]
+    public void SaveAndLoadRoundTrip()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "lors-adapter-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            using var model = PrunedModel();
+            float[] adapted;
+            using (var set = AdapterSet.Attach(model, new AdapterConfig { Method = AdapterMethod.Lors, Rank = 4, Alpha = 8, Targets = [Projection.Q, Projection.Down] }))
+            {
+                Perturb(set);
+                adapted = Logits(model);
+                set.Save(dir);
+            }
+            using var loaded = AdapterSet.Load(model, dir);
+            Assert.Equal(AdapterMethod.Lors, loaded.Config.Method);
+            Assert.Equal([Projection.Q, Projection.Down], loaded.Config.Targets);
+            Assert.Equal(adapted, Logits(model));
+            File.WriteAllText(Path.Combine(dir, AdapterSet.ConfigFile), "{ \"rank\": -1 }");
+            loaded.Detach();
+            Assert.ThrowsAny<ArgumentException>(() => AdapterSet.Load(model, dir));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void GradientInitGivesZeroAAndOrthonormalRowsOfBOverGamma()
+    {
+        using var model = PrunedModel();
+        using var set = AdapterSet.Attach(model, new AdapterConfig { Method = AdapterMethod.Lors, Rank = 4, Alpha = 8, Gamma = 2 });
+        var batch = (Tensor.FromArray(Ids, [1, Ids.Length]), Tensor.FromArray(Ids, [1, Ids.Length]));
+        var report = GradientInit.Run(model, set, [batch]);
+        Assert.Equal(42, report.Layers.Count);
+        Assert.All(report.Layers, l => Assert.True(l.TopSigma > 0));
+        foreach (var a in set.Adapters)
+        {
+            Assert.All(a.A.Data.ToFloatArray(), v => Assert.Equal(0f, v));
+            var b = a.B.Data.ToFloatArray();
+            int r = a.B.Shape[0], n = a.B.Shape[1];
+            for (int i = 0; i < r; i++)
+                for (int j = 0; j < r; j++)
+                {
+                    double dot = 0;
+                    for (int c = 0; c < n; c++) dot += b[i * n + c] * b[j * n + c];
+                    Assert.Equal(i == j ? 0.25 : 0.0, dot, 3); // rows are unit vectors / gamma = 2
+                }
+        }
+    }
+}
