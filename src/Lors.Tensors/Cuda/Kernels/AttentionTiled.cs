@@ -136,32 +136,50 @@ internal static class AttentionTiledKernels
     /// <summary>o += W[rows of this thread][0..32) . M[0..32)[d slots of this thread]; W at wOff stride ws, M at mOff stride dp.</summary>
     private static AttnAcc Accum(AttnAcc o, ArrayView<float> sh, int wOff, int ws, int mOff, int dp, int ty, int tx)
     {
-        int w0 = wOff + ty * 4 * ws;
-        int nc = dp <= 32 ? 2 : dp <= 64 ? 4 : 8;
-        for (int j = 0; j < 32; j++)
+        // one straight-line loop per slot count (uniform over the block), so the inner loop has no branches
+        int w0 = wOff + ty * 4 * ws, m0 = mOff + tx;
+        if (dp <= 32)
         {
-            float p0 = sh[w0 + j], p1 = sh[w0 + ws + j], p2 = sh[w0 + 2 * ws + j], p3 = sh[w0 + 3 * ws + j];
-            int m = mOff + j * dp + tx;
-            float v0 = sh[m], v1 = sh[m + 16];
-            o.a00 += p0 * v0; o.a01 += p0 * v1;
-            o.a10 += p1 * v0; o.a11 += p1 * v1;
-            o.a20 += p2 * v0; o.a21 += p2 * v1;
-            o.a30 += p3 * v0; o.a31 += p3 * v1;
-            if (nc > 2)
+            for (int j = 0; j < 32; j++)
             {
-                float v2 = sh[m + 32], v3 = sh[m + 48];
-                o.a02 += p0 * v2; o.a03 += p0 * v3;
-                o.a12 += p1 * v2; o.a13 += p1 * v3;
-                o.a22 += p2 * v2; o.a23 += p2 * v3;
-                o.a32 += p3 * v2; o.a33 += p3 * v3;
-                if (nc > 4)
-                {
-                    float v4 = sh[m + 64], v5 = sh[m + 80], v6 = sh[m + 96], v7 = sh[m + 112];
-                    o.a04 += p0 * v4; o.a05 += p0 * v5; o.a06 += p0 * v6; o.a07 += p0 * v7;
-                    o.a14 += p1 * v4; o.a15 += p1 * v5; o.a16 += p1 * v6; o.a17 += p1 * v7;
-                    o.a24 += p2 * v4; o.a25 += p2 * v5; o.a26 += p2 * v6; o.a27 += p2 * v7;
-                    o.a34 += p3 * v4; o.a35 += p3 * v5; o.a36 += p3 * v6; o.a37 += p3 * v7;
-                }
+                float p0 = sh[w0 + j], p1 = sh[w0 + ws + j], p2 = sh[w0 + 2 * ws + j], p3 = sh[w0 + 3 * ws + j];
+                int m = m0 + j * dp;
+                float v0 = sh[m], v1 = sh[m + 16];
+                o.a00 += p0 * v0; o.a01 += p0 * v1;
+                o.a10 += p1 * v0; o.a11 += p1 * v1;
+                o.a20 += p2 * v0; o.a21 += p2 * v1;
+                o.a30 += p3 * v0; o.a31 += p3 * v1;
+            }
+        }
+        else if (dp <= 64)
+        {
+            for (int j = 0; j < 32; j++)
+            {
+                float p0 = sh[w0 + j], p1 = sh[w0 + ws + j], p2 = sh[w0 + 2 * ws + j], p3 = sh[w0 + 3 * ws + j];
+                int m = m0 + j * dp;
+                float v0 = sh[m], v1 = sh[m + 16], v2 = sh[m + 32], v3 = sh[m + 48];
+                o.a00 += p0 * v0; o.a01 += p0 * v1; o.a02 += p0 * v2; o.a03 += p0 * v3;
+                o.a10 += p1 * v0; o.a11 += p1 * v1; o.a12 += p1 * v2; o.a13 += p1 * v3;
+                o.a20 += p2 * v0; o.a21 += p2 * v1; o.a22 += p2 * v2; o.a23 += p2 * v3;
+                o.a30 += p3 * v0; o.a31 += p3 * v1; o.a32 += p3 * v2; o.a33 += p3 * v3;
+            }
+        }
+        else
+        {
+            for (int j = 0; j < 32; j++)
+            {
+                float p0 = sh[w0 + j], p1 = sh[w0 + ws + j], p2 = sh[w0 + 2 * ws + j], p3 = sh[w0 + 3 * ws + j];
+                int m = m0 + j * dp;
+                float v0 = sh[m], v1 = sh[m + 16], v2 = sh[m + 32], v3 = sh[m + 48];
+                float v4 = sh[m + 64], v5 = sh[m + 80], v6 = sh[m + 96], v7 = sh[m + 112];
+                o.a00 += p0 * v0; o.a01 += p0 * v1; o.a02 += p0 * v2; o.a03 += p0 * v3;
+                o.a04 += p0 * v4; o.a05 += p0 * v5; o.a06 += p0 * v6; o.a07 += p0 * v7;
+                o.a10 += p1 * v0; o.a11 += p1 * v1; o.a12 += p1 * v2; o.a13 += p1 * v3;
+                o.a14 += p1 * v4; o.a15 += p1 * v5; o.a16 += p1 * v6; o.a17 += p1 * v7;
+                o.a20 += p2 * v0; o.a21 += p2 * v1; o.a22 += p2 * v2; o.a23 += p2 * v3;
+                o.a24 += p2 * v4; o.a25 += p2 * v5; o.a26 += p2 * v6; o.a27 += p2 * v7;
+                o.a30 += p3 * v0; o.a31 += p3 * v1; o.a32 += p3 * v2; o.a33 += p3 * v3;
+                o.a34 += p3 * v4; o.a35 += p3 * v5; o.a36 += p3 * v6; o.a37 += p3 * v7;
             }
         }
         return o;
