@@ -42,7 +42,13 @@ internal static class ElementwiseKernels
             case (int)UnaryOp.Abs: r = v > 0f ? g : v < 0f ? -g : 0f; break;
             case (int)UnaryOp.Square: r = g * 2f * v; break;
             case (int)UnaryOp.Sigmoid: { float s = Sigmoid(v); r = g * s * (1f - s); break; }
-            case (int)UnaryOp.Tanh: { float t = XMath.Tanh(v); r = g * (1f - t * t); break; }
+            case (int)UnaryOp.Tanh:
+            {
+                // 1 - tanh^2 = sech^2 = 4u / (1 + u)^2 with u = exp(-2|x|) in (0, 1]: no cancellation, no fast tanh.
+                float u = XMath.Exp(-2f * XMath.Abs(v)), d = 1f + u;
+                r = float.IsNaN(v) ? v : g * (4f * u / (d * d));
+                break;
+            }
             case (int)UnaryOp.Reciprocal: r = -g / (v * v); break;
             case (int)UnaryOp.Relu: r = v > 0f ? g : 0f; break;
             case (int)UnaryOp.Silu: { float s = Sigmoid(v); r = g * s * (1f + v * (1f - s)); break; }
