@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (no SDK there): the self-contained `lors` from .device/lors.tar.xz, the CUDA self-test,
-# the training-step benchmark beside the PyTorch anchor, and a short fine-tune of the embedded model.
-# Usage (from the repo root on that machine): bash bench/gpu/run.sh [quick]
+# and the training-step benchmark for every method beside the PyTorch anchor (same lease, same protocol).
+# Usage (from the repo root on that machine, with .device carried): bash bench/gpu/run.sh
 set -uo pipefail
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT" /tmp/lors
+OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 tar -xJf .device/lors.tar.xz -C /tmp && L=/tmp/lors/lors
-export LORS_DEBUG=1 DOTNET_TieredPGO=1
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm --format=csv | tee "$OUT/gpu.txt"
-step() { local name=$1 limit=$2; shift 2; echo "=== $name: $*"; local t0=$(date +%s); timeout "$limit" "$@" > "$OUT/$name.log" 2>&1; local rc=$?; echo "rc=$rc $(( $(date +%s) - t0 )) s"; tail -n 25 "$OUT/$name.log"; }
-step selftest 170 $L selftest --device cuda
-step bench-lors 120 $L bench train --shape tinyllama-1.1b --seq-len 2048 --method lors --device cuda --profile
-step anchor 150 python3 .device/torch_lors_anchor.py tinyllama 2048 none,lors
-step finetune-cuda 60 $L finetune --device cuda --data data/brown/brown.valid.txt --steps 20 --batch 4 --seq-len 256 --lr 1e-3 --init-samples 8 --out /tmp/ft --seed 1 --json
-cp /tmp/ft/metrics.jsonl "$OUT/finetune-cuda-metrics.jsonl" 2>/dev/null
+export LORS_DEBUG=1
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
+step() { local name=$1 limit=$2; shift 2; echo "=== $name: $*"; local t0=$(date +%s); timeout "$limit" "$@" > "$OUT/$name.log" 2>&1; local rc=$?; echo "rc=$rc $(( $(date +%s) - t0 )) s"; tail -n 12 "$OUT/$name.log"; }
+step selftest 120 $L selftest --device cuda
+B="$L bench train --shape tinyllama-1.1b --seq-len 2048 --device cuda"
+step bench-lors 60 $B --method lors --profile
+for m in none lora masked masked-ckpt; do step bench-$m 45 $B --method $m; done
+step bench-lors-gc 45 $B --method lors --checkpoint-layers
+step anchor 200 python3 .device/torch_lors_anchor.py tinyllama 2048 none,lora,sqft,sqft_gc,lors,lors+gc
 exit 0
