@@ -41,8 +41,17 @@ public static class Checkpoint
             }
             for (int i = 0; i < leaves.Length; i++)
             {
-                result[i] = leaves[i].Grad; // made outside any scope by the engine; ownership passes to the outer engine
+                // Made outside any scope by the engine (fp32 like every leaf gradient); ownership passes to the outer
+                // engine, which expects the gradient of an activation in the activation's own dtype.
+                var g = leaves[i].Grad;
                 leaves[i].Grad = null;
+                if (g is not null && g.DType != _inputs[i].DType && _inputs[i].DType.IsFloat())
+                {
+                    var converted = g.To(_inputs[i].DType);
+                    g.Dispose();
+                    g = converted;
+                }
+                result[i] = g;
             }
             return result;
         }
