@@ -162,3 +162,44 @@ public sealed class GradCheckTests
         w1.ZeroGrad(); w2.ZeroGrad();
     }
 }
+
+/// <summary>Checkpointing holds fewer bytes between forward and backward, measured by the CPU allocator.</summary>
+[Collection(nameof(Lors.Tests.Adapters.AllocatorCounters))]
+public sealed class CheckpointMemoryTests
+{
+    [Fact]
+    public void CheckpointHoldsOnlyItsInputsAndOutput()
+    {
+        using var s = TensorScope.Begin();
+        var ws = Enumerable.Range(0, 4).Select(i => new Variable(Ops.RandomNormal([64, 64], (ulong)i + 1, 0, 0.1), true)).ToArray();
+        Variable Body(Variable[] v)
+        {
+            var h = v[0];
+            foreach (var w in ws) h = F.Silu(F.Linear(h, w));
+            return h;
+        }
+        var x = Ops.RandomNormal([256, 64], 9);
+
+        long Held(bool checkpoint, out double[] grad0)
+        {
+            using var scope = TensorScope.Begin();
+            var mem = Backends.Cpu.Memory;
+            long before = mem.CurrentBytes;
+            var input = new Variable(x, true);
+            var y = checkpoint ? Checkpoint.Run(Body, [input], ws) : Body([input]);
+            long held = mem.CurrentBytes - before;
+            F.Sum(y).Backward();
+            grad0 = ws[0].Grad!.ToDoubleArray();
+            foreach (var w in ws) w.ZeroGrad();
+            input.ZeroGrad();
+            return held;
+        }
+
+        long direct = Held(false, out var g1);
+        long ckpt = Held(true, out var g2);
+        Assert.Equal(g1, g2);
+        long activation = 256L * 64 * sizeof(float);
+        Assert.True(ckpt <= 2 * activation, $"checkpoint held {ckpt} bytes (one output is {activation})");
+        Assert.True(direct >= 8 * activation, $"the direct graph held only {direct} bytes");
+    }
+}
