@@ -36,7 +36,7 @@ public abstract class Function
         if (!record)
         {
             fn.Release();
-            return new Variable(output);
+            return new Variable(output, creator: null);
         }
         return new Variable(output, new Node(fn, inputs));
     }

@@ -43,20 +43,38 @@ public sealed class LlamaLayer
     {
         var c = Config;
         float eps = (float)c.RmsNormEps;
-        var h = F.Add(x, Attention(F.RmsNorm(x, InputNorm, eps), cos, sin, cache));
+        var attn = Attention(F.RmsNorm(x, InputNorm, eps), cos, sin, cache);
+        var h = F.Add(x, attn);
+        attn.Release(); // the inputs of residual adds are read by no backward
         var n = F.RmsNorm(h, PostAttentionNorm, eps);
         var mlp = this[Projection.Down].Forward(F.SwiGlu(this[Projection.Gate].Forward(n), this[Projection.Up].Forward(n)));
-        return F.Add(h, mlp);
+        var y = F.Add(h, mlp);
+        mlp.Release();
+        return y;
     }
 
     private Variable Attention(Variable x, Tensor cos, Tensor sin, KvCache? cache)
     {
         var c = Config;
         int b = x.Shape[0], t = x.Shape[1], d = c.HeadDim;
-        Variable Heads(Variable y, int heads) => F.Permute(F.Reshape(y, b, t, heads, d), 0, 2, 1, 3); // [B, H, T, D]
+        var temps = new List<Variable>();
+        Variable Heads(Variable y, int heads) // [B, T, H*D] -> [B, H, T, D] (views)
+        {
+            var r = F.Reshape(y, b, t, heads, d);
+            temps.Add(y);
+            temps.Add(r);
+            return F.Permute(r, 0, 2, 1, 3);
+        }
+        Variable Rotated(Variable y, int heads)
+        {
+            var p = Heads(y, heads);
+            temps.Add(p);
+            return F.Rope(p, cos, sin);
+        }
 
-        var q = F.Rope(Heads(this[Projection.Q].Forward(x), c.NumAttentionHeads), cos, sin);
-        var k = F.Rope(Heads(this[Projection.K].Forward(x), c.NumKeyValueHeads), cos, sin);
+        var q = Rotated(this[Projection.Q].Forward(x), c.NumAttentionHeads);
+        var k = Rotated(this[Projection.K].Forward(x), c.NumKeyValueHeads);
+        foreach (var tmp in temps) tmp.Release(); // the pre-RoPE projections and their views: RoPE's backward reads none
         var v = Heads(this[Projection.V].Forward(x), c.NumKeyValueHeads);
         if (cache is not null)
         {
@@ -64,7 +82,9 @@ public sealed class LlamaLayer
             (k, v) = (new Variable(kAll), new Variable(vAll));
         }
         var o = F.Attention(q, k, v, 1f / MathF.Sqrt(d));
-        var merged = F.Reshape(F.Permute(o, 0, 2, 1, 3), b, t, c.NumAttentionHeads * d);
+        var perm = F.Permute(o, 0, 2, 1, 3);
+        var merged = F.Reshape(perm, b, t, c.NumAttentionHeads * d); // a copy: perm is strided
+        perm.Release();
         return this[Projection.O].Forward(merged);
     }
 }

@@ -38,24 +38,30 @@ public sealed class AdaptedLinear : ILinear
         _ => throw new NotSupportedException($"adapter method {Config.Method}"),
     };
 
-    private Variable LorsForward(Variable x)
-    {
-        var x2 = F.Reshape(x, -1, InFeatures);
-        var y = Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x2, Weight, A, B);
-        return F.Reshape(y, [.. x.Shape[..^1], OutFeatures]);
-    }
+    private Variable LorsForward(Variable x) => Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x, Weight, A, B);
 
     private Variable LoraForward(Variable x)
     {
         var low = F.Linear(F.Linear(x, B), A); // (x B^T) A^T
-        return F.Add(Base.Forward(x), F.Scale(low, Scale));
+        var scaled = F.Scale(low, Scale);
+        var baseOut = Base.Forward(x);
+        var y = F.Add(baseOut, scaled);
+        low.Release();    // inputs of a scale and an add: no backward reads them
+        scaled.Release();
+        baseOut.Release();
+        return y;
     }
 
-    /// <summary>W' = (W + s A B) * M built with ordinary autograd ops, so the graph keeps W' (and A B) until backward.</summary>
+    /// <summary>W' = (W + s A B) * M built with ordinary autograd ops, so the graph keeps W' until backward.</summary>
     private Variable MaskedForward(Variable x, Variable a, Variable b)
     {
-        var delta = F.Scale(F.MatMul(a, b), Scale);
-        var merged = F.Mask(F.Add(Weight, delta), Mask);
+        var ab = F.MatMul(a, b);
+        var delta = F.Scale(ab, Scale);
+        var sum = F.Add(Weight, delta);
+        var merged = F.Mask(sum, Mask);
+        ab.Release();     // read by no backward (scale, add and mask keep nothing); W' is kept by the linear
+        delta.Release();
+        sum.Release();
         return F.Linear(x, merged);
     }
 

@@ -1,4 +1,4 @@
-// The LoRS linear as one autograd Function. Shapes: x [N, in], W [out, in] (frozen, sparse), A [out, r], B [r, in].
+// The LoRS linear as one autograd Function. Shapes: x [..., in] (viewed as [N, in]), W [out, in] (frozen, sparse), A [out, r], B [r, in].
 // Forward: W' = (W + s A B) * (W != 0); y = x W'^T. Only x, W (the parameter itself), A and B are kept: W' is dropped
 // and recomputed in backward. Backward: gx = gy W'; gA = gy^T (x B^T); gB = (gy A)^T x — low-rank products only, the
 // out x in gradient gy^T x is never formed. With exactGradient: G = (gy^T x) * M, gA = s G B^T, gB = s A^T G.
@@ -11,20 +11,27 @@ public sealed class LorsLinearFn(float scale, bool exactGradient = false) : Func
 {
     private Tensor _x = null!, _w = null!, _a = null!, _b = null!;
 
+    private int[] _xShape = [];
+
     protected override Tensor Forward(Tensor[] inputs)
     {
         (_x, _w, _a, _b) = (inputs[0], inputs[1], inputs[2], inputs[3]);
+        _xShape = _x.Shape;
+        if (_x.Rank != 2) _x = Save(_x.ReshapeOrCopy(-1, _x.Shape[^1])); // a view of the caller's x (a copy only if strided)
         using var merged = MergedWeight(_w, _a, _b, scale);
-        return Ops.MatMul(_x, merged, false, true, outType: OutputType(_x, _w));
+        using var y = Ops.MatMul(_x, merged, false, true, outType: OutputType(_x, _w));
+        return y.Reshape([.. _xShape[..^1], _w.Shape[0]]);
     }
 
-    protected override Tensor?[] Backward(Tensor gy)
+    protected override Tensor?[] Backward(Tensor gyIn)
     {
+        using var gy = gyIn.ReshapeOrCopy(-1, gyIn.Shape[^1]);
         Tensor? gx = null, ga = null, gb = null;
         if (NeedsInputGrad[0])
         {
             using var merged = MergedWeight(_w, _a, _b, scale); // recomputed, not stored
-            gx = Ops.MatMul(gy, merged, outType: OutputType(gy, _w));
+            using var gx2 = Ops.MatMul(gy, merged, outType: OutputType(gy, _w));
+            gx = gx2.Reshape(_xShape);
         }
         if (NeedsInputGrad[1])
             throw new InvalidOperationException("LoRS: the base weight is frozen; it cannot require a gradient");
