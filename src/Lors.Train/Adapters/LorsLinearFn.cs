@@ -46,15 +46,21 @@ public sealed class LorsLinearFn(float scale, bool exactGradient = false) : Func
             }
             return [gx, null, ga, gb];
         }
+        // With 16-bit activations (the GPU path) the rank-r products run in the activations' dtype with fp32
+        // accumulation: casting the small A and B is cheaper than widening the [N, in] and [N, out] activations.
+        bool low = _x.DType is DType.BF16 or DType.F16;
+        var acc = _x.DType == DType.F64 ? DType.F64 : DType.F32;
+        using var a = low ? _a.To(_x.DType) : null;
+        using var b = low ? _b.To(_x.DType) : null;
         if (NeedsInputGrad[2])
         {
-            using var xb = Ops.MatMul(_x, _b, false, true);   // [N, r]
-            ga = Ops.MatMul(gy, xb, true, false);             // [out, r]
+            using var xb = Ops.MatMul(_x, b ?? _b, false, true, outType: low ? _x.DType : acc); // [N, r]
+            ga = Ops.MatMul(gy, xb, true, false, outType: acc);                                 // [out, r]
         }
         if (NeedsInputGrad[3])
         {
-            using var gya = Ops.MatMul(gy, _a);               // [N, r]
-            gb = Ops.MatMul(gya, _x, true, false);            // [r, in]
+            using var gya = Ops.MatMul(gy, a ?? _a, outType: low ? _x.DType : acc);            // [N, r]
+            gb = Ops.MatMul(gya, _x, true, false, outType: acc);                                // [r, in]
         }
         return [gx, null, ga, gb];
     }
