@@ -100,10 +100,11 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
             Cli.WriteJson(new { method = method.ToString(), dense, pruned, tuned, merged, recovered, sparsity_pruned = sparsityPruned, sparsity_merged = merge.SparsityAfter, filled_zeros = merge.FilledZeros, pattern_kept = after.Ok, peak_bytes = memory.PeakBytes, seconds = total.Elapsed.TotalSeconds, plot = ft.PlotPath, merged_dir = mergedDir, step_seconds = ft.MeanStepSeconds });
             return after.Ok || method == AdapterMethod.Lora ? 0 : 1;
         }
-        var t = new Table().Title($"[bold]LoRS demo: {method}[/]").AddColumns("", "perplexity", "sparsity (q,k,v,o,gate,up,down)");
+        var name = method switch { AdapterMethod.Lors => "LoRS", AdapterMethod.Lora => "LoRA", AdapterMethod.Masked => "masked LoRA", _ => "masked LoRA + checkpoint" };
+        var t = new Table().Title($"[bold]LoRS demo: {name}[/]").AddColumns("", "perplexity", "sparsity (q,k,v,o,gate,up,down)");
         t.AddRow("dense", $"{dense:F2}", "0.0 %");
         t.AddRow("pruned 2:4 (Wanda)", $"{pruned:F2}", $"{sparsityPruned:P2}");
-        t.AddRow($"after {method} ({s.Steps} steps)", $"{tuned:F2}", $"{merge.SparsityBefore:P2} (adapters unmerged)");
+        t.AddRow($"after {name} ({s.Steps} steps)", $"{tuned:F2}", $"{merge.SparsityBefore:P2} (adapters unmerged)");
         t.AddRow("merged", $"{merged:F2}", $"{merge.SparsityAfter:P2}{(merge.FilledZeros > 0 ? $" ([red]{merge.FilledZeros:N0} zeros filled[/])" : " (every zero kept)")}");
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine($"recovered {recovered:P0} of the perplexity lost to pruning; 2:4 pattern after merge: {(after.Ok ? "[green]intact[/]" : "[red]broken[/]")}");
