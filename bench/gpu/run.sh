@@ -3,11 +3,9 @@
 # and the training-step benchmark for every method beside the PyTorch anchor (same lease, same protocol).
 # Usage (from the repo root on that machine, with .device carried): bash bench/gpu/run.sh
 set -uo pipefail
-OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
-tar -xJf .device/lors.tar.xz -C /tmp && L=/tmp/lors/lors
+source bench/gpu/lib.sh
 export LORS_DEBUG=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
-step() { local name=$1 limit=$2; shift 2; echo "=== $name: $*"; local t0=$(date +%s); timeout "$limit" "$@" > "$OUT/$name.log" 2>&1; local rc=$?; echo "rc=$rc $(( $(date +%s) - t0 )) s"; tail -n 12 "$OUT/$name.log"; }
 step selftest 120 $L selftest --device cuda
 B="$L bench train --shape tinyllama-1.1b --seq-len 2048 --device cuda"
 step bench-lors 60 $B --method lors --profile

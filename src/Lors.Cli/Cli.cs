@@ -83,3 +83,9 @@ public static class Cli
 
     public static string Bytes(long b) => MemoryStats.Format(b);
 }
+
+/// <summary>Reports on the calling thread (Progress&lt;T&gt; would post to the thread pool and reorder updates).</summary>
+public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}

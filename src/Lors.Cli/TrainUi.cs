@@ -10,12 +10,12 @@ public static class TrainUi
     {
         if (quiet || Console.IsOutputRedirected)
         {
-            var plain = new Sync<TrainProgress>(p =>
+            var plain = new SyncProgress<TrainProgress>(p =>
             {
                 if (!quiet && (p.Step % Math.Max(1, options.LogEvery) == 0 || p.Step == p.TotalSteps || p.EvalLoss is not null))
                     Console.WriteLine(Line(p));
             });
-            return work(plain, new Sync<string>(m => { if (!quiet) Console.WriteLine(m); }));
+            return work(plain, new SyncProgress<string>(m => { if (!quiet) Console.WriteLine(m); }));
         }
         T result = default!;
         AnsiConsole.Progress().AutoClear(false)
@@ -23,12 +23,12 @@ public static class TrainUi
             .Start(ctx =>
             {
                 var task = ctx.AddTask("preparing", maxValue: 1);
-                result = work(new Sync<TrainProgress>(p =>
+                result = work(new SyncProgress<TrainProgress>(p =>
                 {
                     task.MaxValue = p.TotalSteps;
                     task.Value = p.Step;
                     task.Description = Markup.Escape(Line(p));
-                }), new Sync<string>(m => task.Description = Markup.Escape(m)));
+                }), new SyncProgress<string>(m => task.Description = Markup.Escape(m)));
             });
         return result;
     }
@@ -36,9 +36,4 @@ public static class TrainUi
     public static string Line(TrainProgress p) =>
         $"step {p.Step}/{p.TotalSteps} loss {p.Loss:F4} lr {p.Lr:E2} |g| {p.GradNorm:F2} {p.TokensPerSecond:F0} tok/s" +
         (p.EvalLoss is { } e ? $" eval {e:F4} (ppl {p.EvalPerplexity:F2})" : "");
-
-    private sealed class Sync<T>(Action<T> a) : IProgress<T>
-    {
-        public void Report(T value) => a(value);
-    }
 }

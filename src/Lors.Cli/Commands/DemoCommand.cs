@@ -67,7 +67,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         var calibration = CalibrationData.FromText(tok, trainText, s.CalibSamples, 256, s.Seed);
         var prune = Timed("prune 2:4 wanda", () => Cli.WithProgress(s.Json, "prune 2:4 (Wanda)", report =>
             Pruner.Prune(model, new PruneOptions { Method = PruneMethod.Wanda, Pattern = new SparsityPattern.NM(2, 4) }, calibration,
-                new Sync<PruneProgress>(p => report((p.Layer + 0.5) / p.LayerCount, $"prune 2:4 (Wanda) {p}")))));
+                new SyncProgress<PruneProgress>(p => report((p.Layer + 0.5) / p.LayerCount, $"prune 2:4 (Wanda) {p}")))));
         var check = SparsityCheck.Check(model, new SparsityPattern.NM(2, 4));
         if (!check.Ok) throw new InvalidOperationException($"pruning did not produce an exact 2:4 pattern: {check}");
         double sparsityPruned = prune.Sparsity;
@@ -116,10 +116,5 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
     private static void Say(Settings s, string markup)
     {
         if (!s.Json) AnsiConsole.MarkupLine(markup);
-    }
-
-    private sealed class Sync<T>(Action<T> a) : IProgress<T>
-    {
-        public void Report(T value) => a(value);
     }
 }

@@ -58,7 +58,7 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
             calibration = CalibrationData.FromText(tok, s.CalibText ?? Cli.EmbeddedText("train"), s.CalibSamples, seqLen, s.Seed);
         var result = Cli.WithProgress(s.Json, $"prune {method} {pattern}", report =>
             Pruner.Prune(model, new PruneOptions { Method = method, Pattern = pattern }, calibration,
-                new Sync<PruneProgress>(p => report((p.Layer + 0.5) / p.LayerCount, $"prune {method} {pattern}: {p}"))));
+                new SyncProgress<PruneProgress>(p => report((p.Layer + 0.5) / p.LayerCount, $"prune {method} {pattern}: {p}"))));
         var check = SparsityCheck.Check(model, pattern);
         if (!check.Ok) throw new InvalidOperationException($"pruning left the pattern violated: {check}");
         PrunedModelWriter.Write(model, dir, outDir, s.Force);
@@ -80,10 +80,5 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
         AnsiConsole.Write(t);
         AnsiConsole.MarkupLine($"{Markup.Escape(result.ToString())}; pattern check: [green]ok[/]; written to {Markup.Escape(outDir)}");
         return 0;
-    }
-
-    private sealed class Sync<T>(Action<T> a) : IProgress<T>
-    {
-        public void Report(T value) => a(value);
     }
 }

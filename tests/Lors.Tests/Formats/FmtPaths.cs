@@ -4,14 +4,7 @@ namespace Lors.Tests.Formats;
 
 internal static class FmtPaths
 {
-    private static readonly Lazy<string> Root = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "LoRS.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"LoRS.sln not found above {AppContext.BaseDirectory}");
-    });
-
-    public static string RepoRoot => Root.Value;
+    public static string RepoRoot => Lors.Tests.RepoPaths.Root;
     public static string TinyModel => Path.Combine(RepoRoot, "models", "tiny-llama-brown");
     public static string Fixture(string name) => Path.Combine(RepoRoot, "tests", "fixtures", name);
 }

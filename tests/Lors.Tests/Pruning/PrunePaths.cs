@@ -7,14 +7,7 @@ namespace Lors.Tests.Pruning;
 
 internal static class PrunePaths
 {
-    private static readonly Lazy<string> Root = new(() =>
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "LoRS.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"LoRS.sln not found above {AppContext.BaseDirectory}");
-    });
-
-    public static string RepoRoot => Root.Value;
+    public static string RepoRoot => Lors.Tests.RepoPaths.Root;
     public static string TinyModel => Path.Combine(RepoRoot, "models", "tiny-llama-brown");
     public static string BrownTrain => Path.Combine(RepoRoot, "data", "brown", "brown.train.txt");
     public static string BrownTest => Path.Combine(RepoRoot, "data", "brown", "brown.test.txt");
