@@ -34,7 +34,7 @@ public sealed class ReadmeExampleTests
             });
             MergeReport report;
             using (job.Adapters) report = job.Adapters.MergeIntoBase();
-            model.Save(Path.Combine(outDir, "merged"), copyFrom: modelDir);
+            model.SaveFolder(Path.Combine(outDir, "merged"), copyFrom: modelDir);
             // ---
 
             Assert.Equal(2, job.Result.Step);

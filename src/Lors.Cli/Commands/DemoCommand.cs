@@ -91,7 +91,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         }
         double merged = Timed("eval merged", () => Ppl("merged"));
         var mergedDir = Path.Combine(outDir, "merged");
-        Timed("save", () => { MergeCommand.WriteFolder(model, modelDir, mergedDir, force: true); return 0; });
+        Timed("save", () => { model.SaveFolder(mergedDir, modelDir, force: true); return 0; });
         var after = SparsityCheck.Check(mergedDir, new SparsityPattern.NM(2, 4));
         double recovered = (pruned - tuned) / Math.Max(1e-9, pruned - dense);
 

@@ -41,34 +41,13 @@ public sealed class MergeCommand : Command<MergeCommand.Settings>
 
     public static MergeReport Merge(string modelDir, string adapterDir, string outDir, bool force)
     {
-        if (Directory.Exists(outDir) && !force) throw new IOException($"output folder '{outDir}' exists (use --force to replace it)");
+        if (Directory.Exists(outDir) && !force) throw new IOException($"output folder '{outDir}' already exists (use --force to replace it)"); // before the slow work
         using var model = LlamaModel.Load(modelDir);
         using var adapters = AdapterSet.Load(model, adapterDir);
         var report = adapters.MergeIntoBase();
         if (adapters.Config.Method != AdapterMethod.Lora && !report.SparsityPreserved)
             throw new InvalidOperationException($"merge would fill {report.FilledZeros} zeros of the base weights with a {adapters.Config.Method} adapter; nothing was written");
-        WriteFolder(model, modelDir, outDir, force);
+        model.SaveFolder(outDir, modelDir, force);
         return report;
-    }
-
-    /// <summary>Saves into a temporary sibling folder, then swaps it into place.</summary>
-    public static void WriteFolder(LlamaModel model, string sourceDir, string outDir, bool force)
-    {
-        var full = Path.GetFullPath(outDir);
-        var tmp = full.TrimEnd(Path.DirectorySeparatorChar) + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
-        try
-        {
-            model.Save(tmp, copyFrom: sourceDir);
-            if (Directory.Exists(full))
-            {
-                if (!force) throw new IOException($"output folder '{outDir}' exists (use --force to replace it)");
-                Directory.Delete(full, recursive: true);
-            }
-            Directory.Move(tmp, full);
-        }
-        finally
-        {
-            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        }
     }
 }

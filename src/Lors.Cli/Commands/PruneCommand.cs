@@ -48,7 +48,7 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
         var method = PruneOptions.ParseMethod(s.Method);
         var pattern = s.Pattern is not null ? SparsityPattern.Parse(s.Pattern) : new SparsityPattern.Unstructured(s.Sparsity ?? 0.5);
         var outDir = Path.GetFullPath(s.Out!);
-        if (Directory.Exists(outDir) && !s.Force) throw new IOException($"--out: folder '{s.Out}' exists (use --force to replace it)");
+        if (Directory.Exists(outDir) && !s.Force) throw new IOException($"--out: folder '{s.Out}' already exists (use --force to replace it)");
         var tok = Tokenizer.Load(dir);
         using var model = LlamaModel.Load(dir, s.Device, DType.F32);
         foreach (var (_, _, linear) in model.Linears()) pattern.Validate(linear.InFeatures, linear.Name);
@@ -61,7 +61,7 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
                 new SyncProgress<PruneProgress>(p => report((p.Layer + 0.5) / p.LayerCount, $"prune {method} {pattern}: {p}"))));
         var check = SparsityCheck.Check(model, pattern);
         if (!check.Ok) throw new InvalidOperationException($"pruning left the pattern violated: {check}");
-        PrunedModelWriter.Write(model, dir, outDir, s.Force);
+        model.SaveFolder(outDir, dir, s.Force);
         if (s.Json)
         {
             Cli.WriteJson(new { out_dir = outDir, method = method.ToString(), pattern = pattern.ToString(), sparsity = result.Sparsity, calibration_tokens = result.CalibrationTokens, seconds = result.Elapsed.TotalSeconds, layers = result.Layers.Select(l => new { l.Layer, l.Sparsity, seconds = l.Elapsed.TotalSeconds }) });

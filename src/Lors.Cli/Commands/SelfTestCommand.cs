@@ -36,8 +36,8 @@ public sealed class SelfTestCommand : Command<SelfTestCommand.Settings>
     private static int ModelCheck(Device device)
     {
         var dir = Cli.EmbeddedModel;
-        var ids = new Lors.Models.Tokenization.Tokenizer[] { Lors.Models.Tokenization.Tokenizer.Load(dir) }[0]
-            .Encode(File.ReadAllText(Cli.EmbeddedText("valid"))[..4000], addSpecialTokens: false).Take(256).ToArray();
+        var tokenizer = Lors.Models.Tokenization.Tokenizer.Load(dir);
+        var ids = tokenizer.Encode(File.ReadAllText(Cli.EmbeddedText("valid"))[..4000], addSpecialTokens: false).Take(256).ToArray();
         float[] Logits(Device d, DType t, out double loss)
         {
             using var model = LlamaModel.Load(dir, d, t);

@@ -2,7 +2,7 @@
 // failure leaves neither the temporary nor a new target behind.
 namespace Lors.Models.Formats;
 
-internal static class AtomicFile
+public static class AtomicFile
 {
     public static void Write(string path, Action<FileStream> write)
     {

@@ -122,6 +122,42 @@ public sealed partial class LlamaModel
         if (copyFrom is not null) CopyAuxiliaryFiles(copyFrom, directory);
     }
 
+    /// <summary>
+    /// Writes the model as a Hugging Face folder (see <see cref="Save"/>) atomically: everything goes to a temporary
+    /// sibling folder that is renamed into place, so a failure never leaves a half-written outDir. An existing outDir
+    /// is an error unless force; the source folder itself is refused.
+    /// </summary>
+    public void SaveFolder(string outDir, string? copyFrom = null, bool force = false, DType? storeType = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(outDir);
+        var target = Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        if (copyFrom is not null && Path.GetFullPath(copyFrom).TrimEnd(Path.DirectorySeparatorChar) == target)
+            throw new ArgumentException($"output folder '{outDir}' is the source model folder; choose another", nameof(outDir));
+        if (File.Exists(target)) throw new IOException($"output '{outDir}' exists and is a file, not a folder");
+        if (Directory.Exists(target) && !force) throw new IOException($"output folder '{outDir}' already exists (use --force to replace it)");
+        var parent = Path.GetDirectoryName(target);
+        if (!string.IsNullOrEmpty(parent)) Directory.CreateDirectory(parent);
+        var tmp = $"{target}.tmp-{Guid.NewGuid():N}";
+        try
+        {
+            Save(tmp, copyFrom, storeType);
+            if (Directory.Exists(target))
+            {
+                // Move the old folder aside first so the new one appears in a single rename.
+                var old = $"{target}.old-{Guid.NewGuid():N}";
+                Directory.Move(target, old);
+                Directory.Move(tmp, target);
+                Directory.Delete(old, recursive: true);
+            }
+            else Directory.Move(tmp, target);
+        }
+        catch
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            throw;
+        }
+    }
+
     /// <summary>Copies tokenizer and generation files (whichever exist) between model folders.</summary>
     public static void CopyAuxiliaryFiles(string from, string to)
     {

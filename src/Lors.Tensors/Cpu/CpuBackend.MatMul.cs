@@ -5,13 +5,7 @@ public sealed unsafe partial class CpuBackend
 {
     public void MatMul(Tensor a, bool transA, Tensor b, bool transB, Tensor c, float alpha, float beta)
     {
-        int m = c.Shape[^2], n = c.Shape[^1];
-        int k = transA ? a.Shape[^2] : a.Shape[^1];
-        int batch = c.Rank == 3 ? c.Shape[0] : 1;
-        int lda = a.Shape[^1], ldb = b.Shape[^1];
-        long sa = a.Rank == 3 ? (long)a.Shape[1] * a.Shape[2] : 0;
-        long sb = b.Rank == 3 ? (long)b.Shape[1] * b.Shape[2] : 0;
-        long sc = (long)m * n;
+        var (m, n, k, batch, lda, ldb, sa, sb, sc) = MatMulGeometry.Of(a, transA, b, c);
         if (c.DType == DType.F64)
         {
             if (a.DType != DType.F64 || b.DType != DType.F64)

@@ -80,7 +80,7 @@ public sealed class AdapterSet : IDisposable
         }).ToList();
         var meta = new Dictionary<string, string> { ["format"] = "lors-adapter", ["format_version"] = AdapterConfig.CurrentFormatVersion.ToString() };
         SafetensorsWriter.Write(Path.Combine(directory, WeightsFile), tensors, meta);
-        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFile), Config.ToJson());
+        AtomicFile.WriteText(Path.Combine(directory, ConfigFile), Config.ToJson());
     }
 
     /// <summary>Attaches adapters described by a saved folder and loads their weights.</summary>

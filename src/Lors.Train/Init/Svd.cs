@@ -46,24 +46,9 @@ public static class Svd
                     double theta = (s[q * n + q] - s[p * n + p]) / (2 * apq);
                     double t = Math.Sign(theta == 0 ? 1 : theta) / (Math.Abs(theta) + Math.Sqrt(theta * theta + 1));
                     double c = 1 / Math.Sqrt(t * t + 1), sn = t * c;
-                    for (int k = 0; k < n; k++)
-                    {
-                        double skp = s[k * n + p], skq = s[k * n + q];
-                        s[k * n + p] = c * skp - sn * skq;
-                        s[k * n + q] = sn * skp + c * skq;
-                    }
-                    for (int k = 0; k < n; k++)
-                    {
-                        double spk = s[p * n + k], sqk = s[q * n + k];
-                        s[p * n + k] = c * spk - sn * sqk;
-                        s[q * n + k] = sn * spk + c * sqk;
-                    }
-                    for (int k = 0; k < n; k++)
-                    {
-                        double vkp = v[k * n + p], vkq = v[k * n + q];
-                        v[k * n + p] = c * vkp - sn * vkq;
-                        v[k * n + q] = sn * vkp + c * vkq;
-                    }
+                    RotateColumns(s, n, n, p, q, c, sn);
+                    RotateRows(s, n, p, q, c, sn);
+                    RotateColumns(v, n, n, p, q, c, sn);
                 }
         }
         var order = Enumerable.Range(0, n).OrderByDescending(i => s[i * n + i]).ToArray();
@@ -101,18 +86,8 @@ public static class Svd
                     double zeta = (beta - alpha) / (2 * gamma);
                     double t = Math.Sign(zeta == 0 ? 1 : zeta) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
                     double c = 1 / Math.Sqrt(1 + t * t), s = c * t;
-                    for (int i = 0; i < m; i++)
-                    {
-                        double up = u[i * n + p], uq = u[i * n + q];
-                        u[i * n + p] = c * up - s * uq;
-                        u[i * n + q] = s * up + c * uq;
-                    }
-                    for (int i = 0; i < n; i++)
-                    {
-                        double vp = v[i * n + p], vq = v[i * n + q];
-                        v[i * n + p] = c * vp - s * vq;
-                        v[i * n + q] = s * vp + c * vq;
-                    }
+                    RotateColumns(u, m, n, p, q, c, s);
+                    RotateColumns(v, n, n, p, q, c, s);
                 }
             if (!rotated) break;
         }
@@ -124,6 +99,28 @@ public static class Svd
         var vt = new double[k * n];
         for (int r = 0; r < k; r++) for (int i = 0; i < n; i++) vt[r * n + i] = v[i * n + order[r]];
         return (sigma, vt);
+    }
+
+    /// <summary>Applies the plane rotation (c, s) to columns p and q of x [rows, cols].</summary>
+    private static void RotateColumns(double[] x, int rows, int cols, int p, int q, double c, double s)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            double xp = x[i * cols + p], xq = x[i * cols + q];
+            x[i * cols + p] = c * xp - s * xq;
+            x[i * cols + q] = s * xp + c * xq;
+        }
+    }
+
+    /// <summary>Applies the plane rotation (c, s) to rows p and q of x [n, n].</summary>
+    private static void RotateRows(double[] x, int n, int p, int q, double c, double s)
+    {
+        for (int k = 0; k < n; k++)
+        {
+            double xp = x[p * n + k], xq = x[q * n + k];
+            x[p * n + k] = c * xp - s * xq;
+            x[q * n + k] = s * xp + c * xq;
+        }
     }
 
     /// <summary>

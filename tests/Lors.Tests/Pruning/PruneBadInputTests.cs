@@ -75,11 +75,11 @@ public class PruneBadInputTests
         var outDir = tmp.Sub("out");
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "keep.txt"), "old");
-        var e = Assert.Throws<IOException>(() => PrunedModelWriter.Write(model, PrunePaths.TinyModel, outDir, force: false));
+        var e = Assert.Throws<IOException>(() => model.SaveFolder(outDir, PrunePaths.TinyModel, force: false));
         Assert.Contains(outDir, e.Message);
         Assert.True(File.Exists(Path.Combine(outDir, "keep.txt")));
 
-        PrunedModelWriter.Write(model, PrunePaths.TinyModel, outDir, force: true);
+        model.SaveFolder(outDir, PrunePaths.TinyModel, force: true);
         Assert.False(File.Exists(Path.Combine(outDir, "keep.txt")));
         Assert.True(File.Exists(Path.Combine(outDir, "model.safetensors")));
         Assert.True(File.Exists(Path.Combine(outDir, "tokenizer.json")));

@@ -36,7 +36,7 @@ public class PruneEndToEndTests
 
         using var tmp = new PruneTemp();
         var outDir = tmp.Sub("pruned");
-        PrunedModelWriter.Write(model, PrunePaths.TinyModel, outDir, force: false);
+        model.SaveFolder(outDir, PrunePaths.TinyModel, force: false);
         var check = SparsityCheck.Check(outDir, pattern);
         Assert.True(check.Ok, check.ToString());
         using var back = LlamaModel.Load(outDir);
