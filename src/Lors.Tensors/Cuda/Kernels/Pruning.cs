@@ -47,6 +47,7 @@ internal static class PruningKernels
     /// <summary>
     /// One block per row: four 8-bit radix passes find the key T of the k-th smallest score and how many lie below it;
     /// ties at T are pruned in index order through a block scan (only when some but not all ties go).
+    /// Block size at most 1024 (the scan buffer).
     /// </summary>
     public static void MaskLowestRows(ArrayView<float> s, ArrayView<int> counts, ArrayView<byte> mask, PruneArgs a)
     {
@@ -95,25 +96,27 @@ internal static class PruningKernels
             for (int i = tid; i < n; i += nt) mask[b + i] = Key(s[b + i]) <= t ? (byte)0 : (byte)1;
             return;
         }
-        int seen = 0;
-        for (int c0 = 0; c0 < n; c0 += nt)
+        // Ties in index order: each thread owns a contiguous segment; a block scan of the per-segment tie counts
+        // gives each segment its first tie rank (two passes over the row, one scan).
+        int len = (n + nt - 1) / nt;
+        int s0 = tid * len < n ? tid * len : n, s1 = s0 + len < n ? s0 + len : n;
+        int mine = 0;
+        for (int i = s0; i < s1; i++) if (Key(s[b + i]) == t) mine++;
+        scan[tid] = mine;
+        Group.Barrier();
+        for (int off = 1; off < nt; off <<= 1)
         {
-            int i = c0 + tid;
-            uint key = i < n ? Key(s[b + i]) : 0xFFFF_FFFFu;
-            int flag = i < n && key == t ? 1 : 0;
-            scan[tid] = flag;
+            int add = tid >= off ? scan[tid - off] : 0;
             Group.Barrier();
-            for (int off = 1; off < nt; off <<= 1)
-            {
-                int add = tid >= off ? scan[tid - off] : 0;
-                Group.Barrier();
-                scan[tid] += add;
-                Group.Barrier();
-            }
-            int before = seen + scan[tid] - flag;
-            if (i < n) mask[b + i] = key < t || (flag == 1 && before < ties) ? (byte)0 : (byte)1;
-            seen += scan[nt - 1];
+            scan[tid] += add;
             Group.Barrier();
+        }
+        int before = scan[tid] - mine;
+        for (int i = s0; i < s1; i++)
+        {
+            uint key = Key(s[b + i]);
+            bool prune = key < t || (key == t && before++ < ties);
+            mask[b + i] = prune ? (byte)0 : (byte)1;
         }
     }
 
