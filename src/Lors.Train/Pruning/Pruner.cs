@@ -5,6 +5,7 @@ using Lors.Autograd;
 using Lors.Models.Formats;
 using Lors.Models.Llama;
 using Lors.Tensors;
+using Lors.Tensors.Cuda;
 
 namespace Lors.Train.Pruning;
 
@@ -28,6 +29,7 @@ public static class Pruner
         bool onDevice = UseDevice(model, options);
         using var noGrad = GradMode.NoGrad();
         using var calib = options.Method == PruneMethod.Magnitude ? null : new LayerInputs(model, calibration!, options.BatchTokens);
+        Synchronize(model.Device);
         var embed = sw.Elapsed;
         for (int li = 0; li < layers; li++)
         {
@@ -42,6 +44,7 @@ public static class Pruner
                 {
                     Report(li, "calibrate");
                     stats = calib.Capture(layer, gram: options.Method == PruneMethod.SparseGpt, deviceGram: onDevice);
+                    Synchronize(model.Device);
                 }
                 var capture = watch.Elapsed;
                 Report(li, "prune");
@@ -60,6 +63,7 @@ public static class Pruner
                 {
                     Report(li, "propagate");
                     calib.Propagate(layer);
+                    Synchronize(model.Device);
                 }
                 layerStats.Add(new LayerPruneStats(li, weights, zeros, capture, solve, watch.Elapsed - capture - solve));
             }
@@ -79,6 +83,12 @@ public static class Pruner
             Engine = onDevice ? PruneEngine.Device : PruneEngine.Host,
             Embed = embed,
         };
+    }
+
+    /// <summary>Waits for queued device work, so the phase times are the work's own (CUDA launches are asynchronous).</summary>
+    private static void Synchronize(Device device)
+    {
+        if (!device.IsCpu && Backends.Get(device) is CudaBackend cuda) cuda.Synchronize();
     }
 
     /// <summary>The device path runs when asked for, or by default on a CUDA model.</summary>
