@@ -28,6 +28,8 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
         [CommandOption("--seq-len <T>")][Description("Calibration sample length (default 2048, clipped to the model's maximum)")][DefaultValue(2048)]
         public int SeqLen { get; init; } = 2048;
         [CommandOption("--seed <S>")][DefaultValue(0UL)] public ulong Seed { get; init; }
+        [CommandOption("--compute-dtype <DTYPE>")][Description("f32 | bf16: weights and calibration activations in memory while pruning (default f32; bf16 halves memory and runs the calibration forwards on tensor cores)")][DefaultValue("f32")]
+        public string ComputeDType { get; init; } = "f32";
         [CommandOption("--out <DIR>")][Description("Output folder")] public string? Out { get; init; }
         [CommandOption("--force")][Description("Replace an existing output folder")] public bool Force { get; init; }
 
@@ -38,6 +40,7 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
             if (Sparsity is { } r && !(r > 0 && r < 1)) return ValidationResult.Error($"--sparsity must be in (0, 1), got {r}");
             if (CalibSamples < 1) return ValidationResult.Error($"--calib-samples must be positive, got {CalibSamples}");
             if (SeqLen < 1) return ValidationResult.Error($"--seq-len must be positive, got {SeqLen}");
+            if (ComputeDType.ToLowerInvariant() is not ("f32" or "bf16")) return ValidationResult.Error($"--compute-dtype must be f32 or bf16, got '{ComputeDType}'");
             return ValidationResult.Success();
         }
     }
@@ -61,7 +64,7 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
         if (Directory.Exists(outDir) && !s.Force) throw new IOException($"--out: folder '{s.Out}' already exists (use --force to replace it)");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var tok = Tokenizer.Load(dir);
-        using var model = LlamaModel.Load(dir, s.Device, DType.F32);
+        using var model = LlamaModel.Load(dir, s.Device, s.ComputeDType.ToLowerInvariant() == "bf16" ? DType.BF16 : DType.F32);
         var load = clock.Elapsed;
         foreach (var (_, _, linear) in model.Linears()) pattern.Validate(linear.InFeatures, linear.Name);
         IReadOnlyList<int[]>? calibration = null;

@@ -1,6 +1,7 @@
 // What one decoder layer of the device pruning path keeps on the device, estimated from the shapes, for the error
 // that a layer did not fit: the calibration inputs [tokens, hidden], one forward batch, the statistics X^T X, the
 // largest Hessian factor (H and U) and the fp32 working copies of the largest weight.
+using Lors.Models.Formats;
 using Lors.Models.Llama;
 using Lors.Tensors;
 
@@ -8,10 +9,9 @@ namespace Lors.Train.Pruning;
 
 internal static class DeviceMemory
 {
-    public static (long Total, string Parts) Estimate(LlamaModel model, PruneOptions o, long tokens)
+    public static (long Total, string Parts) Estimate(LlamaConfig c, DType computeType, PruneOptions o, long tokens)
     {
-        var c = model.Config;
-        long h = c.HiddenSize, f = c.IntermediateSize, es = model.ComputeType.Size();
+        long h = c.HiddenSize, f = c.IntermediateSize, es = computeType.Size();
         long inputs = tokens * h * es;
         long batch = Math.Max(1, Math.Min(tokens, o.BatchTokens));
         // q, k, v, attention output, residual, norms (hidden wide) and gate, up, their product (intermediate wide).
@@ -29,7 +29,7 @@ internal static class DeviceMemory
 
     public static string Describe(LlamaModel model, PruneOptions o, long tokens)
     {
-        var (total, parts) = Estimate(model, o, tokens);
+        var (total, parts) = Estimate(model.Config, model.ComputeType, o, tokens);
         return $"one layer needs about {MemoryStats.Format(total)} besides the model's weights ({parts}); " +
             "fewer calibration samples (or shorter ones) lower it";
     }

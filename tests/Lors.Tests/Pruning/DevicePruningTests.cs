@@ -190,3 +190,25 @@ public class DevicePruningTests(ITestOutputHelper output)
     private static IReadOnlyList<int[]> FixtureCalibration() =>
         CalibrationData.FromText(Tokenizer.Load(PrunePaths.TinyModel), PrunePaths.BrownTrain, 8, 64, 0);
 }
+
+public class DeviceMemoryTests
+{
+    [Fact]
+    public void LayerEstimateAtLlama2SevenBNamesItsParts()
+    {
+        var config = new Lors.Models.Formats.LlamaConfig
+        {
+            VocabSize = 32000, HiddenSize = 4096, IntermediateSize = 11008, NumHiddenLayers = 32, NumAttentionHeads = 32,
+            MaxPositionEmbeddings = 4096, RmsNormEps = 1e-5, TorchDType = "bfloat16",
+        };
+        var o = new PruneOptions { Method = PruneMethod.SparseGpt };
+        var (total, parts) = DeviceMemory.Estimate(config, DType.BF16, o, 128 * 2048);
+        long inputs = 128L * 2048 * 4096 * 2, stats = (3L * 4096 * 4096 + 11008L * 11008) * 4, factor = 2L * 11008 * 11008 * 4;
+        Assert.Contains("calibration inputs 2.00 GiB", parts);
+        Assert.Contains("X^T X", parts);
+        Assert.InRange(total, inputs + stats + factor, inputs + stats + factor + (4L << 30));
+        var (wanda, wandaParts) = DeviceMemory.Estimate(config, DType.BF16, o with { Method = PruneMethod.Wanda }, 128 * 2048);
+        Assert.DoesNotContain("X^T X", wandaParts);
+        Assert.True(wanda < total - stats);
+    }
+}
