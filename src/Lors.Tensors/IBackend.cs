@@ -110,4 +110,27 @@ public interface IBackend : IDisposable
     void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWArgs args);
     /// <summary>The LoRS merge: y = (w != 0) ? w + s * delta : 0, with w [O, I] (any float), delta [O, I] F32; y like w.</summary>
     void MaskedMerge(Tensor w, Tensor delta, float s, Tensor y);
+
+    // ---- pruning (Lors.Train.Pruning's device path; slow references in Cpu/CpuBackend.Pruning.cs) ---------
+    /// <summary>
+    /// Per row of scores [rows, n] (F32), marks the counts[r] (I32 [rows], or [1] for every row) lowest scores 0 and the rest 1 in mask U8
+    /// [rows, n]: the lowest by (score, index), so ties go to the lower index (-0 equals +0; NaN is not allowed).
+    /// </summary>
+    void MaskLowest(Tensor scores, Tensor counts, Tensor mask);
+    /// <summary>
+    /// One diagonal block of SparseGPT's factor: s [k, k] F32 symmetric positive definite (overwritten as scratch) is
+    /// factored as s = V V^T with V upper triangular, and U = V^-1 (upper, zeros below the diagonal) is written to u,
+    /// a [k, k] F32 view whose rows may be STRIDED (unit column stride). info I32 [1]: 0, or 1 + the index of the
+    /// first pivot (counted from the last row up) that was not positive.
+    /// </summary>
+    void InverseCholeskyBlock(Tensor s, Tensor u, Tensor info);
+    /// <summary>
+    /// SparseGPT's column loop over one block of `count` input columns, on transposed weights wt [count, rows] F32 (in
+    /// place) with u [count, count] F32 the block of the upper factor U of H^-1. For each row and column i in order:
+    /// q = 0 if pruned else w_i; e = (w_i - q) / u_ii; the row's later columns j get w_j -= e u_ij; w_i = q; err[i] = e;
+    /// loss[row] += e^2 / 2. m == 0: mask U8 [count, rows] is an input (0 = prune); m > 0: at each i % m == 0 the
+    /// m - n lowest (w / u_ii)^2 of columns i..i+m (ties to the lower index) are pruned and written to mask.
+    /// err [count, rows] F32; loss [rows] F32 accumulates.
+    /// </summary>
+    void SparseGptBlock(Tensor wt, Tensor u, Tensor mask, Tensor err, Tensor loss, int n, int m);
 }

@@ -39,6 +39,7 @@ public sealed partial class BackendConformance
         NnLayers();
         Attention();
         Training();
+        Pruning();
         return _results;
     }
 

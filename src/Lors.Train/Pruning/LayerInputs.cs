@@ -38,7 +38,8 @@ internal sealed class LayerInputs : IDisposable
     public long Tokens { get; }
 
     /// <summary>Runs the layer over all batches with capturing wrappers on its seven linears; returns statistics by input owner.</summary>
-    public Dictionary<Projection, InputStatistics> Capture(LlamaLayer layer, bool gram)
+    /// <summary>deviceGram: X^T X stays on the model's device in fp32 (the device path).</summary>
+    public Dictionary<Projection, InputStatistics> Capture(LlamaLayer layer, bool gram, bool deviceGram = false)
     {
         var stats = new Dictionary<Projection, InputStatistics>();
         var originals = Projections.All.ToDictionary(p => p, p => layer[p]);
@@ -48,7 +49,7 @@ internal sealed class LayerInputs : IDisposable
             {
                 var owner = Pruner.InputOwner(p);
                 InputStatistics? s = null;
-                if (owner == p) stats[p] = s = new InputStatistics(layer[p].InFeatures, gram);
+                if (owner == p) stats[p] = s = new InputStatistics(layer[p].InFeatures, gram, deviceGram ? _cos.Device : null);
                 layer[p] = new CapturingLinear(originals[p], s);
             }
             foreach (var x in _batches)

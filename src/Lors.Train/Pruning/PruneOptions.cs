@@ -5,6 +5,14 @@ namespace Lors.Train.Pruning;
 
 public enum PruneMethod { Magnitude, Wanda, SparseGpt }
 
+/// <summary>
+/// Where the pruning math runs. Host: scores, masks and SparseGPT in host arrays (double where it matters), the
+/// reference. Device: through backend ops on the model's device (scores, masks, X^T X, the Hessian factor and the OBS
+/// loop in fp32), so a CUDA model never leaves the GPU; on a CPU model it runs the same ops on the CPU backend.
+/// Auto: Device on CUDA, Host on the CPU.
+/// </summary>
+public enum PruneEngine { Auto, Host, Device }
+
 /// <summary>Where unstructured magnitude pruning compares |W|: across the whole matrix (classic) or within each output row.</summary>
 public enum MagnitudeScope { PerMatrix, PerRow }
 
@@ -17,6 +25,7 @@ public sealed record PruneOptions
     public int BlockSize { get; init; } = 128;
     /// <summary>SparseGPT dampening: this fraction of the mean Hessian diagonal is added to the diagonal.</summary>
     public double Dampening { get; init; } = 0.01;
+    public PruneEngine Engine { get; init; } = PruneEngine.Auto;
     /// <summary>Calibration tokens per forward batch (samples per batch = max(1, this / sequence length)).</summary>
     public int BatchTokens { get; init; } = 4096;
 
@@ -52,6 +61,14 @@ public sealed record PruneResult(PruneMethod Method, SparsityPattern Pattern, IR
     IReadOnlyList<LayerPruneStats> Layers, long CalibrationTokens, TimeSpan Elapsed)
 {
     public double Sparsity => (double)Layers.Sum(l => l.Zeros) / Math.Max(1, Layers.Sum(l => l.Weights));
+    /// <summary>The engine that ran (Host or Device, never Auto).</summary>
+    public PruneEngine Engine { get; init; } = PruneEngine.Host;
+    /// <summary>Embedding the calibration samples before layer 0.</summary>
+    public TimeSpan Embed { get; init; }
+    /// <summary>Calibration forwards: capture (with statistics) plus propagation, summed over layers.</summary>
+    public TimeSpan CalibrationForward => Layers.Aggregate(TimeSpan.Zero, (t, l) => t + l.Capture + l.Propagate);
+    /// <summary>Scoring and mask selection, or SparseGPT's Hessian factors and OBS, summed over layers.</summary>
+    public TimeSpan Solve => Layers.Aggregate(TimeSpan.Zero, (t, l) => t + l.Solve);
 
     public override string ToString() =>
         $"{Method} {Pattern}: {Sparsity:P2} of the adapted weights are zero ({Matrices.Count} matrices, {CalibrationTokens} calibration tokens, {Elapsed.TotalSeconds:F1} s)";

@@ -5,6 +5,7 @@ using Lors.Autograd;
 using Lors.Models.Formats;
 using Lors.Models.Llama;
 using Lors.Tensors;
+using Lors.Tensors.Cuda;
 
 namespace Lors.Train.Pruning;
 
@@ -25,39 +26,112 @@ public static class Pruner
         var layerStats = new List<LayerPruneStats>();
         void Report(int layer, string stage) => progress?.Report(new PruneProgress(layer, layers, stage, sw.Elapsed));
 
+        bool onDevice = UseDevice(model, options);
         using var noGrad = GradMode.NoGrad();
         using var calib = options.Method == PruneMethod.Magnitude ? null : new LayerInputs(model, calibration!, options.BatchTokens);
+        Synchronize(model.Device);
+        var embed = sw.Elapsed;
         for (int li = 0; li < layers; li++)
         {
             var layer = model.Layers[li];
             var watch = Stopwatch.StartNew();
             Dictionary<Projection, InputStatistics>? stats = null;
-            if (calib is not null)
-            {
-                Report(li, "calibrate");
-                stats = calib.Capture(layer, gram: options.Method == PruneMethod.SparseGpt);
-            }
-            var capture = watch.Elapsed;
-            Report(li, "prune");
             var factors = new Dictionary<Projection, HessianFactor>();
-            long weights = 0, zeros = 0;
-            foreach (var p in Projections.All)
+            var deviceFactors = new Dictionary<Projection, DeviceHessianFactor>();
+            try
             {
-                var s = PruneMatrix(layer, p, options, stats, factors);
-                matrices.Add(s);
-                weights += (long)s.Rows * s.Cols;
-                zeros += s.Zeros;
+                if (calib is not null)
+                {
+                    Report(li, "calibrate");
+                    stats = calib.Capture(layer, gram: options.Method == PruneMethod.SparseGpt, deviceGram: onDevice);
+                    Synchronize(model.Device);
+                }
+                var capture = watch.Elapsed;
+                Report(li, "prune");
+                long weights = 0, zeros = 0;
+                foreach (var p in Projections.All)
+                {
+                    var s = onDevice ? PruneMatrixOnDevice(layer, p, options, stats, deviceFactors) : PruneMatrix(layer, p, options, stats, factors);
+                    matrices.Add(s);
+                    weights += (long)s.Rows * s.Cols;
+                    zeros += s.Zeros;
+                }
+                DisposeAll(stats, deviceFactors);
+                stats = null;
+                var solve = watch.Elapsed - capture;
+                if (calib is not null && li + 1 < layers)
+                {
+                    Report(li, "propagate");
+                    calib.Propagate(layer);
+                    Synchronize(model.Device);
+                }
+                layerStats.Add(new LayerPruneStats(li, weights, zeros, capture, solve, watch.Elapsed - capture - solve));
             }
-            var solve = watch.Elapsed - capture;
-            if (calib is not null && li + 1 < layers)
+            catch (OutOfMemoryException e) when (!model.Device.IsCpu)
             {
-                Report(li, "propagate");
-                calib.Propagate(layer);
+                throw new OutOfMemoryException(
+                    $"pruning layer {li} on {model.Device} ran out of device memory; {DeviceMemory.Describe(model, options, calib?.Tokens ?? 0)}. {e.Message}", e);
             }
-            layerStats.Add(new LayerPruneStats(li, weights, zeros, capture, solve, watch.Elapsed - capture - solve));
+            finally
+            {
+                DisposeAll(stats, deviceFactors);
+            }
             Report(li, "done");
         }
-        return new PruneResult(options.Method, options.Pattern, matrices, layerStats, calib?.Tokens ?? 0, sw.Elapsed);
+        return new PruneResult(options.Method, options.Pattern, matrices, layerStats, calib?.Tokens ?? 0, sw.Elapsed)
+        {
+            Engine = onDevice ? PruneEngine.Device : PruneEngine.Host,
+            Embed = embed,
+        };
+    }
+
+    /// <summary>Waits for queued device work, so the phase times are the work's own (CUDA launches are asynchronous).</summary>
+    private static void Synchronize(Device device)
+    {
+        if (!device.IsCpu && Backends.Get(device) is CudaBackend cuda) cuda.Synchronize();
+    }
+
+    /// <summary>The device path runs when asked for, or by default on a CUDA model.</summary>
+    internal static bool UseDevice(LlamaModel model, PruneOptions o) =>
+        o.Engine == PruneEngine.Device || (o.Engine == PruneEngine.Auto && !model.Device.IsCpu);
+
+    private static void DisposeAll(Dictionary<Projection, InputStatistics>? stats, Dictionary<Projection, DeviceHessianFactor> factors)
+    {
+        if (stats is not null) foreach (var s in stats.Values) s.Dispose();
+        foreach (var f in factors.Values) f.Dispose();
+        factors.Clear();
+    }
+
+    /// <summary>One matrix through backend ops on its own device (see DeviceScorePruning, DeviceSparseGpt).</summary>
+    private static MatrixPruneStats PruneMatrixOnDevice(LlamaLayer layer, Projection p, PruneOptions o, Dictionary<Projection, InputStatistics>? stats,
+        Dictionary<Projection, DeviceHessianFactor> factors)
+    {
+        var watch = Stopwatch.StartNew();
+        var linear = layer[p];
+        var weight = linear.Weight.Data;
+        int rows = linear.OutFeatures, cols = linear.InFeatures;
+        double loss = double.NaN;
+        switch (o.Method)
+        {
+            case PruneMethod.Magnitude:
+                DeviceScorePruning.Magnitude(weight, o.Pattern, o.MagnitudeScope);
+                break;
+            case PruneMethod.Wanda:
+                DeviceScorePruning.Wanda(weight, stats![InputOwner(p)].ColumnSumSquares, o.Pattern);
+                break;
+            case PruneMethod.SparseGpt:
+                var owner = InputOwner(p);
+                if (!factors.TryGetValue(owner, out var f))
+                {
+                    var st = stats![owner];
+                    factors[owner] = f = DeviceHessianFactor.Compute(st.DeviceGram!, st.Tokens, o.Dampening);
+                    st.Dispose(); // X^T X is not needed once factored: one Hessian-sized buffer less
+                }
+                loss = DeviceSparseGpt.Prune(weight, f, o.Pattern, o.BlockSize);
+                break;
+        }
+        long zeros = DeviceScorePruning.CountZeros(weight);
+        return new MatrixPruneStats(layer.Index, p, linear.Name, rows, cols, zeros, loss, watch.Elapsed);
     }
 
     /// <summary>Which projection's input statistics a projection uses: q/k/v read the same normed input, as do gate/up.</summary>
