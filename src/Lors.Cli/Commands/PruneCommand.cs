@@ -49,22 +49,28 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
         var pattern = s.Pattern is not null ? SparsityPattern.Parse(s.Pattern) : new SparsityPattern.Unstructured(s.Sparsity ?? 0.5);
         var outDir = Path.GetFullPath(s.Out!);
         if (Directory.Exists(outDir) && !s.Force) throw new IOException($"--out: folder '{s.Out}' already exists (use --force to replace it)");
+        var phases = new PhaseTimer();
         var tok = Tokenizer.Load(dir);
         using var model = LlamaModel.Load(dir, s.Device, DType.F32);
+        phases.Mark("load");
         foreach (var (_, _, linear) in model.Linears()) pattern.Validate(linear.InFeatures, linear.Name);
         IReadOnlyList<int[]>? calibration = null;
         int seqLen = Math.Min(s.SeqLen, model.Config.MaxPositionEmbeddings);
         if (method != PruneMethod.Magnitude)
             calibration = CalibrationData.FromText(tok, s.CalibText ?? Cli.EmbeddedText("train"), s.CalibSamples, seqLen, s.Seed);
+        phases.Mark("calibration_data");
         var result = Cli.WithProgress(s.Json, $"prune {method} {pattern}", report =>
             Pruner.Prune(model, new PruneOptions { Method = method, Pattern = pattern }, calibration,
                 new SyncProgress<PruneProgress>(p => report((p.Layer + 0.5) / p.LayerCount, $"prune {method} {pattern}: {p}"))));
+        phases.Mark("prune");
         var check = SparsityCheck.Check(model, pattern);
         if (!check.Ok) throw new InvalidOperationException($"pruning left the pattern violated: {check}");
+        phases.Mark("check");
         model.SaveFolder(outDir, dir, s.Force);
+        phases.Mark("save");
         if (s.Json)
         {
-            Cli.WriteJson(new { out_dir = outDir, method = method.ToString(), pattern = pattern.ToString(), sparsity = result.Sparsity, calibration_tokens = result.CalibrationTokens, seconds = result.Elapsed.TotalSeconds, layers = result.Layers.Select(l => new { l.Layer, l.Sparsity, seconds = l.Elapsed.TotalSeconds }) });
+            Cli.WriteJson(new { out_dir = outDir, method = method.ToString(), pattern = pattern.ToString(), sparsity = result.Sparsity, calibration_tokens = result.CalibrationTokens, seconds = result.Elapsed.TotalSeconds, phases = phases.Seconds, layers = result.Layers.Select(l => new { l.Layer, l.Sparsity, seconds = l.Elapsed.TotalSeconds }) });
             return 0;
         }
         var t = new Table().Title($"{method} {pattern}").AddColumn("layer");

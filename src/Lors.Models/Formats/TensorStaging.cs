@@ -2,6 +2,7 @@
 // any size passes through at most Capacity bytes of host memory at a time (reading through the memory mapping would
 // leave every touched page of the shard resident in the process). Chunks are multiples of 64 bytes from the tensor's
 // start, so no element and no N:M group (M <= 8) is ever split between two chunks.
+using Lors.Tensors;
 using Microsoft.Win32.SafeHandles;
 
 namespace Lors.Models.Formats;
@@ -58,6 +59,33 @@ public sealed class TensorStaging : IDisposable
             BytesRead += have;
             sink(_buffer.AsSpan(0, have), done);
             done += have;
+        }
+    }
+
+    /// <summary>Writes a tensor's bytes (any device, any layout) to a stream through the buffer: on the device it is made
+    /// contiguous in <paramref name="dtype"/> first (one tensor's worth of device memory), then copied out chunk by chunk.</summary>
+    public void Write(Tensor t, DType dtype, Stream destination)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        ArgumentNullException.ThrowIfNull(destination);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        bool convert = t.DType != dtype || !t.IsContiguous;
+        var src = convert ? t.To(dtype) : t;
+        try
+        {
+            long start = src.Offset * dtype.Size(), total = src.ByteCount;
+            for (long done = 0; done < total;)
+            {
+                int n = (int)Math.Min(_buffer.Length, total - done);
+                src.Backend.CopyToHost(src.Storage, start + done, _buffer.AsSpan(0, n));
+                PeakChunkBytes = Math.Max(PeakChunkBytes, n);
+                destination.Write(_buffer, 0, n);
+                done += n;
+            }
+        }
+        finally
+        {
+            if (convert) src.Dispose();
         }
     }
 
