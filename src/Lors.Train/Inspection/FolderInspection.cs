@@ -1,8 +1,9 @@
 // What `lors info` reports about a Hugging Face Llama folder, read tensor by tensor through a bounded staging buffer
 // (never the whole model in memory): parameter count from the headers, per-layer sparsity of the adapted matrices
 // [out, in], and the pattern they follow: dense, unstructured x%, or the strongest N:M every matrix satisfies.
-using System.Buffers.Binary;
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using Lors.Models.Formats;
 using Lors.Models.Llama;
 using Lors.Train.Pruning;
@@ -83,22 +84,34 @@ public sealed record FolderInspection(LlamaConfig Config, long Parameters, IRead
 
     /// <summary>Zeros (either sign) in a chunk of little-endian floats, and the most nonzeros in one aligned group of 4 and of 8.
     /// Chunks start at 64-byte multiples of a row-major matrix whose width is a multiple of the group, so groups stay whole.</summary>
-    internal static (long zeros, int max4, int max8) ScanChunk(ReadOnlySpan<byte> chunk, int size)
+    internal static (long zeros, int max4, int max8) ScanChunk(ReadOnlySpan<byte> chunk, int size) => size switch
     {
-        long n = chunk.Length / size, zeros = 0;
-        int max4 = 0, max8 = 0, g4 = 0, g8 = 0;
-        for (long i = 0; i < n; i++)
+        2 => Scan(MemoryMarshal.Cast<byte, ushort>(chunk), (ushort)0x7FFF),
+        4 => Scan(MemoryMarshal.Cast<byte, uint>(chunk), 0x7FFFFFFFu),
+        _ => Scan(MemoryMarshal.Cast<byte, ulong>(chunk), 0x7FFFFFFFFFFFFFFFUL),
+    };
+
+    private static (long zeros, int max4, int max8) Scan<T>(ReadOnlySpan<T> v, T magnitude) where T : unmanaged, IBinaryInteger<T>
+    {
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("safetensors data is little-endian; this reader needs a little-endian machine");
+        long zeros = 0;
+        int max4 = 0, max8 = 0;
+        int i = 0;
+        for (; i + 8 <= v.Length; i += 8)
         {
-            var b = chunk.Slice((int)(i * size), size);
-            bool zero = size switch
-            {
-                2 => (BinaryPrimitives.ReadUInt16LittleEndian(b) & 0x7FFF) == 0,
-                4 => (BinaryPrimitives.ReadUInt32LittleEndian(b) & 0x7FFFFFFFu) == 0,
-                _ => (BinaryPrimitives.ReadUInt64LittleEndian(b) & 0x7FFFFFFFFFFFFFFFUL) == 0,
-            };
-            if (zero) zeros++; else { g4++; g8++; }
-            if ((i & 3) == 3) { max4 = Math.Max(max4, g4); g4 = 0; }
-            if ((i & 7) == 7) { max8 = Math.Max(max8, g8); g8 = 0; }
+            int a = 0, b = 0;
+            for (int k = 0; k < 4; k++) a += (v[i + k] & magnitude) != T.Zero ? 1 : 0;
+            for (int k = 4; k < 8; k++) b += (v[i + k] & magnitude) != T.Zero ? 1 : 0;
+            zeros += 8 - a - b;
+            max4 = Math.Max(max4, Math.Max(a, b));
+            max8 = Math.Max(max8, a + b);
+        }
+        for (; i < v.Length; i += 4)   // a tail of 4 (a matrix width of 4 mod 8); no group of 8 is whole there
+        {
+            int a = 0;
+            for (int k = i; k < Math.Min(i + 4, v.Length); k++) a += (v[k] & magnitude) != T.Zero ? 1 : 0;
+            zeros += Math.Min(4, v.Length - i) - a;
+            max4 = Math.Max(max4, a);
         }
         return (zeros, max4, max8);
     }

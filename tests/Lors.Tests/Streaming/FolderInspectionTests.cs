@@ -49,6 +49,17 @@ public sealed class FolderInspectionTests : IDisposable
     }
 
     [Fact]
+    public void Fp32FoldersAndRaggedGroupsOfEight()
+    {
+        var dir = ModelFolders.Write(Path.Combine(_tmp, "f32"), 3_000_000, ModelFolders.PruneNM(2, 4), Lors.Models.Formats.SafeDType.F32);
+        Assert.Equal("2:4", FolderInspection.Inspect(dir, stagingBytes: 192).Pattern);
+        // 12 floats: groups of 4 hold 2, 1 and 3 nonzeros (one -0.0 counts as zero); the tail of 4 is no group of 8.
+        float[] w = [1, 0, 2, 0, -0f, 0, 0, 5, 1, 2, 3, 0];
+        var (zeros, max4, max8) = FolderInspection.ScanChunk(System.Runtime.InteropServices.MemoryMarshal.AsBytes(w.AsSpan()), 4);
+        Assert.Equal((6L, 3, 3), (zeros, max4, max8));
+    }
+
+    [Fact]
     public void TheRealFolderIsDense()
     {
         var info = FolderInspection.Inspect(RepoPaths.TinyModel);
