@@ -6,10 +6,11 @@
 # of `lors eval`, every 2:4 group checked). A summary table of every step run so far ends each call.
 #
 # Usage (repository root, .device/ from prepare.sh carried): bash bench/gpu/pipeline7b.sh MODEL [STEPS]
-#   MODEL: llama2-7b | llama3-8b.  STEPS: comma list of build,info,wanda,sparsegpt,finetune,merge,eval,hf
+#   MODEL: llama2-7b | llama3-8b.  STEPS: comma list of build,info,wanda,sparsegpt,finetune,merge,eval,hf,clean
 #   (default all of them). One call must fit 10 minutes, so split the steps over calls on the same warm machine,
 #   e.g.  build,info,wanda   then   finetune,merge,eval,hf   then   sparsegpt.  State lives in $WORK (default
-#   /tmp/p7b-MODEL) and survives between calls while the machine stays warm. Env: BATCH (finetune micro-batch, 4).
+#   /tmp/p7b-MODEL) and survives between calls while the machine stays warm; `clean` removes it after the summary
+#   (the disk holds one model's folders at a time). Env: BATCH (finetune micro-batch, 4), LORS_INIT_BUDGET_GB.
 set -uo pipefail
 MODEL=${1:?usage: pipeline7b.sh llama2-7b|llama3-8b [steps]}
 STEPS=${2:-build,info,wanda,sparsegpt,finetune,merge,eval,hf}
@@ -36,7 +37,7 @@ if has build; then
   run build 300 $PY build "$MODEL" "$BASE"
   $PY data "$DATA" > /dev/null
 fi
-[ -f "$BASE/config.json" ] || { echo "no $BASE: run the build step first (same warm machine)"; exit 1; }
+[ -f "$BASE/config.json" ] || [ "$STEPS" = clean ] || { echo "no $BASE: run the build step first (same warm machine)"; exit 1; }
 [ -f "$DATA" ] || $PY data "$DATA" > /dev/null
 CAL="--calib-text $DATA --calib-samples 128 --seq-len 2048 --device cuda --json"
 has info && run info 120 $L info --model "$BASE" --json
@@ -61,4 +62,5 @@ if has hf; then
 fi
 echo "=== summary ($MODEL, work folder $WORK)"
 $PY summary "$WORK" "$BASE" | tee "$OUT/summary.txt"
+has clean && rm -rf "$WORK"
 exit 0
