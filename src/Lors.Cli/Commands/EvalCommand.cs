@@ -37,8 +37,10 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
     {
         var modelDir = Cli.ResolveModel(s.Model);
         var text = s.Text ?? Cli.EmbeddedText("test");
+        var phases = new PhaseTimer();
         var r = Run(modelDir, text, s.SeqLen, s.Batch, s.MaxWindows ?? int.MaxValue, s.Device, s.Json);
-        if (s.Json) Cli.WriteJson(new { model = modelDir, text, seq_len = s.SeqLen, perplexity = r.Perplexity, loss = r.Loss, windows = r.Windows, predicted_tokens = r.PredictedTokens, stream_tokens = r.StreamTokens, seconds = r.Elapsed.TotalSeconds, tokens_per_second = r.TokensPerSecond });
+        phases.Mark("total");
+        if (s.Json) Cli.WriteJson(new { model = modelDir, text, seq_len = s.SeqLen, perplexity = r.Perplexity, loss = r.Loss, windows = r.Windows, predicted_tokens = r.PredictedTokens, stream_tokens = r.StreamTokens, seconds = r.Elapsed.TotalSeconds, tokens_per_second = r.TokensPerSecond, phases = new { load = phases.Seconds["total"] - r.Elapsed.TotalSeconds, eval = r.Elapsed.TotalSeconds, since_launch = phases.Seconds["since_launch"] } });
         else AnsiConsole.MarkupLine($"perplexity [bold]{r.Perplexity:F4}[/] (loss {r.Loss:F6}) over {r.PredictedTokens:N0} predicted tokens in {r.Windows} windows; {r.StreamTokens:N0} tokens in the text; {r.Elapsed.TotalSeconds:F1} s, {r.TokensPerSecond:F0} tokens/s");
         return 0;
     }

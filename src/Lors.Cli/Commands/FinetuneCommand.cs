@@ -77,8 +77,10 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
     {
         var dir = Cli.ResolveModel(s.Model);
         var device = s.Device;
+        var phases = new PhaseTimer();
         var tok = Tokenizer.Load(dir);
         using var model = LlamaModel.Load(dir, device, device.IsCpu ? DType.F32 : DType.BF16);
+        phases.Mark("load");
         var format = (s.Format ?? (s.Data!.EndsWith(".json") || s.Data.EndsWith(".jsonl") ? "alpaca" : "text")).ToLowerInvariant() switch
         {
             "text" => DataFormat.Text,
@@ -118,12 +120,19 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         Console.CancelKeyPress += onCancel;
         try
         {
-            var outcome = TrainUi.Run(s.Json, spec.Train, (progress, status) => FineTuneJob.Run(model, tok, spec, progress, status, cts.Token));
+            bool first = true;
+            var outcome = TrainUi.Run(s.Json, spec.Train, (progress, status) => FineTuneJob.Run(model, tok, spec, new StepClock(progress, () =>
+            {
+                if (!first) return;
+                first = false;
+                phases.At("first_step_done_since_launch");
+            }), status, cts.Token));
+            phases.Mark("run");
             using (outcome.Adapters)
             {
                 var r = outcome.Result;
                 if (s.Json)
-                    Cli.WriteJson(new { method = spec.Adapter.Method.ToString(), steps = r.Step, total_steps = r.TotalSteps, cancelled = r.Cancelled, last_loss = r.LastLoss, last_eval_loss = r.LastEvalLoss, adapter_dir = outcome.AdapterDir, metrics = outcome.MetricsPath, plot = outcome.PlotPath, peak_bytes = outcome.PeakBytes, seconds = outcome.Elapsed.TotalSeconds, mean_step_seconds = outcome.MeanStepSeconds, adapter_parameters = outcome.Adapters.ParameterCount });
+                    Cli.WriteJson(new { method = spec.Adapter.Method.ToString(), steps = r.Step, total_steps = r.TotalSteps, cancelled = r.Cancelled, last_loss = r.LastLoss, last_eval_loss = r.LastEvalLoss, adapter_dir = outcome.AdapterDir, metrics = outcome.MetricsPath, plot = outcome.PlotPath, peak_bytes = outcome.PeakBytes, seconds = outcome.Elapsed.TotalSeconds, mean_step_seconds = outcome.MeanStepSeconds, phases = PhaseJson(phases, outcome), adapter_parameters = outcome.Adapters.ParameterCount });
                 else
                 {
                     AnsiConsole.MarkupLine(r.Cancelled ? $"[yellow]interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved in {Markup.Escape(r.CheckpointDir ?? "")} (continue with --resume)[/]"
@@ -136,6 +145,23 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         finally
         {
             Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static Dictionary<string, double> PhaseJson(PhaseTimer phases, FineTuneOutcome outcome)
+    {
+        var d = new Dictionary<string, double>(phases.Seconds);
+        if (outcome.Init is { } init) d["gradient_init"] = init.Elapsed.TotalSeconds;
+        return d;
+    }
+
+    /// <summary>Passes progress through and notes when the first optimizer step has finished.</summary>
+    private sealed class StepClock(IProgress<TrainProgress>? inner, Action onStep) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value)
+        {
+            onStep();
+            inner?.Report(value);
         }
     }
 }

@@ -10,7 +10,7 @@ using Spectre.Console.Cli;
 
 namespace Lors.Cli.Commands;
 
-public sealed class SelfTestCommand : Command<SelfTestCommand.Settings>
+public sealed partial class SelfTestCommand : Command<SelfTestCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {
@@ -29,6 +29,7 @@ public sealed class SelfTestCommand : Command<SelfTestCommand.Settings>
         if (s.Bench) args.Add("--bench");
         int rc = SelfTestMain.RunMain(args.ToArray());
         if (!s.NoModel) rc = Math.Max(rc, ModelCheck(s.Device));
+        if (!s.NoModel) rc = Math.Max(rc, InitAndStreamingCheck(s.Device));
         return rc;
     }
 
