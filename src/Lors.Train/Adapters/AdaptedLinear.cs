@@ -38,17 +38,9 @@ public sealed class AdaptedLinear : ILinear
 
     private Variable LorsForward(Variable x) => Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x, Weight, A, B);
 
-    private Variable LoraForward(Variable x)
-    {
-        var low = F.Linear(F.Linear(x, B), A); // (x B^T) A^T
-        var scaled = F.Scale(low, Scale);
-        var baseOut = Base.Forward(x);
-        var y = F.Add(baseOut, scaled);
-        low.Release();    // inputs of a scale and an add: no backward reads them
-        scaled.Release();
-        baseOut.Release();
-        return y;
-    }
+    /// <summary>Base(x) + s (x B^T) A^T; the scope frees the terms of the sum (no backward reads them) once added.</summary>
+    private Variable LoraForward(Variable x) =>
+        GraphScope.Run(() => F.Add(Base.Forward(x), F.Scale(F.Linear(F.Linear(x, B), A), Scale)));
 
     /// <summary>
     /// W' = (W + s A B) * M through autograd, so the graph keeps W' until backward (SQFT-style); W' is formed by the

@@ -9,6 +9,8 @@ namespace Lors.Train.Adapters;
 
 public sealed class LorsLinearFn(float scale, bool exactGradient = false) : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _x = null!, _w = null!, _a = null!, _b = null!;
 
     private int[] _xShape = [];

@@ -9,6 +9,8 @@ namespace Lors.Train.Adapters;
 
 public sealed class MaskedLowRankMergeFn(float scale) : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _w = null!, _a = null!, _b = null!;
 
     protected override Tensor Forward(Tensor[] inputs)
