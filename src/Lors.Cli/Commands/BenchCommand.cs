@@ -13,7 +13,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         [CommandArgument(0, "<WHAT>")][Description("train")]
         public string What { get; init; } = "train";
-        [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama3-8b | tiny (the embedded model's shape)")][DefaultValue("tinyllama-1.1b")]
+        [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama2-13b | llama3-8b | tiny (the embedded model's shape)")][DefaultValue("tinyllama-1.1b")]
         public string Shape { get; init; } = "tinyllama-1.1b";
         [CommandOption("--pattern <P>")][DefaultValue("2:4")] public string Pattern { get; init; } = "2:4";
         [CommandOption("--seq-len <T>")][DefaultValue(2048)] public int SeqLen { get; init; } = 2048;

@@ -262,5 +262,20 @@ public sealed partial class BackendConformance
                 var y = Ops.MaskedMerge(w, In(d, [31, 45], 146), 0.37f);
                 return Out(y, Ops.NonZeroMask(y).To(DType.F32), Ops.NonZeroMask(w).To(DType.F32));
             }, Tolerance.For(dt), Tolerance.Exact, Tolerance.Exact);
+        // The fused merge: O not a multiple of the 32-row tile; I a multiple of 8 (16-byte path) or not (edge path) and
+        // wider than one 256-column tile; r below, at and above the 16-wide rank chunk; bf16 adapters.
+        foreach (var dt in FloatTypes)
+            foreach (var (o, i, r, adt) in new[] { (37, 264, 16, DType.F32), (33, 45, 1, DType.F32), (5, 300, 20, DType.F32), (40, 272, 16, DType.BF16) })
+                Case("MaskedLowRankMerge", $"{dt.Name()} w [{o},{i}], r={r}, {adt.Name()} a/b", d =>
+                {
+                    var w = Ops.MaskedFill(In(d, [o, i], 147, dt), Ops.NonZeroMask(Ops.Unary(UnaryOp.Relu, In(d, [o, i], 148))));
+                    var y = Ops.MaskedLowRankMerge(w, In(d, [o, r], 149, adt), In(d, [r, i], 150, adt), 0.37f);
+                    return Out(y, Ops.NonZeroMask(y).To(DType.F32), Ops.NonZeroMask(w).To(DType.F32));
+                }, Tolerance.For(dt), Tolerance.Exact, Tolerance.Exact);
+        Case("MaskedLowRankMerge", "bf16 w, unaligned view (offset 3 elements)", d =>
+        {
+            var w = In(d, [3 + 9 * 64], 151, DType.BF16).Narrow(0, 3, 9 * 64).Reshape(9, 64);
+            return Out(Ops.MaskedLowRankMerge(w, In(d, [9, 4], 152), In(d, [4, 64], 153), -1.5f));
+        }, Tolerance.For(DType.BF16));
     }
 }

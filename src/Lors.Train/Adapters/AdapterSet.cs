@@ -153,7 +153,6 @@ public sealed class AdapterSet : IDisposable
             a.B.Data.Dispose();
             a.A.ZeroGrad();
             a.B.ZeroGrad();
-            a.ReleaseMask();
         }
     }
 }
