@@ -14,11 +14,12 @@ public sealed partial class LlamaModel
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"model folder '{directory}' does not exist");
         var config = LlamaConfig.Load(directory);
         using var reader = CheckpointReader.Open(directory);
+        CheckConfigAgainstCheckpoint(config, reader, Path.Combine(directory, "config.json"));
         var expected = ExpectedShapes(config);
         foreach (var name in reader.Names)
         {
             if (expected.ContainsKey(name) || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal)) continue;
-            if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;
+            if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;   // identical to the embedding (checked above)
             throw new InvalidDataException($"{directory}: unexpected tensor '{name}' (not part of a Llama with {config.NumHiddenLayers} layers)");
         }
         var dev = device ?? Device.Cpu;
@@ -35,7 +36,11 @@ public sealed partial class LlamaModel
                 SafeDType.F32 => DType.F32, SafeDType.BF16 => DType.BF16, SafeDType.F16 => DType.F16, SafeDType.F64 => DType.F64,
                 _ => throw new InvalidDataException($"{directory}: tensor '{name}' has dtype {entry.DType}, expected a float type"),
             };
+            // NaN/Inf weights would only show up later as a NaN perplexity or empty tokens: refuse them by name.
+            // On the CPU the mapped bytes are scanned before the copy; on a GPU a reduction runs where the data lands.
+            if (dev.IsCpu) FiniteScan.Check(file, entry);
             using var raw = Tensor.FromBytes(file.GetBytes(entry), want, dtype, dev);
+            if (!dev.IsCpu) FiniteScan.CheckOnDevice(raw, file, entry);
             return new Variable(raw.DType == computeType ? raw.View() : raw.To(computeType), requiresGrad: false, name);
         }
         return Build(config, Read, computeType, dev);
@@ -115,6 +120,12 @@ public sealed partial class LlamaModel
             using var converted = src.To(Device.Cpu, store);
             var bytes = new byte[converted.ByteCount];
             converted.Backend.CopyToHost(converted.Storage, 0, bytes);
+            // A NaN/Inf weight (a pruning or merge gone wrong, or overflow in the storage dtype) is refused before
+            // a byte is written: a saved model must load again, and loading refuses non-finite weights.
+            long bad = FiniteScan.FirstNonFinite(bytes, ToSafe(store));
+            if (bad >= 0)
+                throw new InvalidDataException($"tensor '{name}' to save: {FiniteScan.Describe(bad, converted.Shape.Select(d => (long)d).ToArray(), FiniteScan.ValueAt(bytes, ToSafe(store), bad))} " +
+                    $"in {store.Name()} (weights must be finite); nothing was written");
             tensors.Add(new TensorToWrite(name, ToSafe(store), converted.Shape.Select(d => (long)d).ToArray(), bytes));
         }
         SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
