@@ -16,17 +16,19 @@ public sealed partial class LlamaModel
         ConfigFormatException Bad(string field, string problem) => new(configPath, field, problem);
 
         // Layers present: the distinct indices of model.layers.{i}.* (bounded by the number of tensors).
-        var layers = new HashSet<int>();
+        int present = 0;
+        string? highest = null;
         foreach (var name in reader.Names)
         {
             if (!name.StartsWith(LayerPrefix, StringComparison.Ordinal)) continue;
             int dot = name.IndexOf('.', LayerPrefix.Length);
-            if (dot > LayerPrefix.Length && int.TryParse(name.AsSpan(LayerPrefix.Length, dot - LayerPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int i))
-                layers.Add(i);
+            if (dot > LayerPrefix.Length && int.TryParse(name.AsSpan(LayerPrefix.Length, dot - LayerPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int i)
+                && i >= present && i < int.MaxValue)
+                (present, highest) = (i + 1, name);
         }
-        int present = layers.Count == 0 ? 0 : layers.Max() + 1;
         if (c.NumHiddenLayers != present)
-            throw Bad("num_hidden_layers", $"is {c.NumHiddenLayers} but the checkpoint holds tensors for {present} decoder layers");
+            throw Bad("num_hidden_layers", present == 0 ? $"is {c.NumHiddenLayers} but the checkpoint holds no decoder layer tensors"
+                : $"is {c.NumHiddenLayers} but the checkpoint holds tensors up to decoder layer {present - 1} ('{highest}')");
 
         var (embedRows, embedCols) = Shape2(reader, "model.embed_tokens.weight", configPath);
         if (embedRows != c.VocabSize)

@@ -126,6 +126,6 @@ public sealed class Tokenizer
     void CheckId(int id)
     {
         if ((uint)id >= (uint)VocabSize)
-            throw new ArgumentOutOfRangeException("ids", id, $"token id {id} is outside the vocabulary [0, {VocabSize}) (vocab size {VocabSize})");
+            throw new ArgumentOutOfRangeException("ids", $"token id {id} is outside the vocabulary [0, {VocabSize}) (vocab size {VocabSize})");
     }
 }
