@@ -47,7 +47,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         using var model = LlamaModel.Load(dir, s.Device, s.Device.IsCpu ? Lors.Tensors.DType.F32 : Lors.Tensors.DType.BF16);
         var prompt = tok.Encode(s.Prompt);
         var stops = model.Config.EosTokenIds.Concat(tok.EosTokenId is { } e ? [e] : Array.Empty<int>()).ToHashSet();
-        var options = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, Seed = s.Seed, StopTokens = stops };
+        var options = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, Seed = s.Seed, StopTokens = stops, VocabLimit = tok.VocabSize };
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var ids = new List<int>();
         var stream = tok.CreateStreamDecoder();

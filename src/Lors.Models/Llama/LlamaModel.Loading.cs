@@ -17,11 +17,12 @@ public sealed partial class LlamaModel
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"model folder '{directory}' does not exist");
         var config = LlamaConfig.Load(directory);
         using var reader = CheckpointReader.Open(directory);
+        CheckConfigAgainstCheckpoint(config, reader, Path.Combine(directory, "config.json"));
         var expected = ExpectedShapes(config);
         foreach (var name in reader.Names)
         {
             if (expected.ContainsKey(name) || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal)) continue;
-            if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;
+            if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;   // identical to the embedding (checked above)
             throw new InvalidDataException($"{directory}: unexpected tensor '{name}' (not part of a Llama with {config.NumHiddenLayers} layers)");
         }
         var dev = device ?? Device.Cpu;
@@ -39,9 +40,13 @@ public sealed partial class LlamaModel
                 SafeDType.F32 => DType.F32, SafeDType.BF16 => DType.BF16, SafeDType.F16 => DType.F16, SafeDType.F64 => DType.F64,
                 _ => throw new InvalidDataException($"{directory}: tensor '{name}' has dtype {entry.DType}, expected a float type"),
             };
+            // NaN/Inf weights would only show up later as a NaN perplexity or empty tokens: refuse them by name.
+            // On the CPU the mapped bytes are scanned before the copy; on a GPU a reduction runs where the data lands.
+            if (dev.IsCpu) FiniteScan.Check(file, entry);
             using var raw = Tensor.Empty(want, dtype, dev);
             long baseOffset = raw.Offset * dtype.Size();
             staging.Read(file, entry, (chunk, at) => raw.Backend.CopyFromHost(chunk, raw.Storage, baseOffset + at));
+            if (!dev.IsCpu) FiniteScan.CheckOnDevice(raw, file, entry);
             return new Variable(raw.DType == computeType ? raw.View() : raw.To(computeType), requiresGrad: false, name);
         }
         return Build(config, Read, computeType, dev);
@@ -123,6 +128,11 @@ public sealed partial class LlamaModel
             foreach (var (name, v) in Parameters())
             {
                 var src = replaced.TryGetValue(name, out var r) ? r : v.Data;
+                // A NaN/Inf weight (a pruning or merge gone wrong, or overflow in the storage dtype) is refused before
+                // a byte is written: a saved model must load again, and loading refuses non-finite weights.
+                using (var stored = src.DType == store ? null : src.To(store))
+                    if (!Ops.AllFinite(stored ?? src))
+                        throw new InvalidDataException($"tensor '{name}' to save: holds a value that is not finite in {store.Name()} (weights must be finite); nothing was written");
                 tensors.Add(TensorToWrite.Streamed(name, ToSafe(store), src.Shape.Select(d => (long)d).ToArray(), s => buffer.Write(src, store, s)));
             }
             var metadata = new Dictionary<string, string> { ["format"] = "pt" };
