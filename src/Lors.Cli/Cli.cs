@@ -23,7 +23,13 @@ public class CommonSettings : CommandSettings
     /// <summary>Checks every option (the device here, the rest in each command's Check); the first failure is the error.</summary>
     public sealed override ValidationResult Validate()
     {
-        var c = new OptionChecks().Parses("--device", DeviceName, d => Device.Parse(d));
+        var c = new OptionChecks();
+        // Spectre gives a string option followed directly by another option this placeholder instead of failing.
+        foreach (var p in GetType().GetProperties())
+            if (p.PropertyType == typeof(string) && p.GetValue(this) as string == "__default_command"
+                && p.GetCustomAttributes(typeof(CommandOptionAttribute), true).FirstOrDefault() is CommandOptionAttribute a)
+                c.Check(false, $"--{a.LongNames[0]} expects a value (write --{a.LongNames[0]}=VALUE for a value that starts with -)");
+        c.Parses("--device", DeviceName, d => Device.Parse(d));
         Check(c);
         return c.Result;
     }
