@@ -42,7 +42,19 @@ public static class LorsApp
                 return e is OperationCanceledException ? 130 : 1;
             });
         });
-        return app.Run(args);
+        return app.Run(JoinDashValues(args));
+    }
+
+    /// <summary>Spectre reads a lone "-" as a nameless option; "--file -" (standard input) becomes "--file=-".</summary>
+    private static string[] JoinDashValues(string[] args)
+    {
+        var list = new List<string>(args.Length);
+        foreach (var a in args)
+        {
+            if (a == "-" && list.Count > 0 && list[^1].StartsWith("--") && !list[^1].Contains('=')) list[^1] += "=-";
+            else list.Add(a);
+        }
+        return list.ToArray();
     }
 
     /// <summary>The long option names (with "--") a command accepts.</summary>

@@ -12,7 +12,7 @@ public static class CalibrationData
         ArgumentNullException.ThrowIfNull(tokenizer);
         CheckCounts(samples, seqLen);
         var stream = tokenizer.Encode(Data.TextFile.ReadUtf8(path, "--calib-text"), addSpecialTokens: false);
-        return FromTokens(stream, samples, seqLen, seed, $"calibration text '{path}'");
+        return FromTokens(stream, samples, seqLen, seed, $"--calib-text '{path}'");
     }
 
     /// <summary>

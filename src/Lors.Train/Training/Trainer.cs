@@ -78,7 +78,8 @@ public sealed class Trainer : IDisposable
             ?? throw new FileNotFoundException($"no checkpoint to resume from in {Path.GetFullPath(Options.OutDir)}");
         var limits = new TrainerStateLimits(TotalSteps, Options.GradAccum, Options.BatchSize, _trainExamples);
         // The settings are compared before any tensor is copied, so a refused resume leaves the live parameters untouched.
-        var peek = CheckpointStore.ReadState(dir, _opt, limits);
+        // Settings first (a run with another batch size would otherwise see its cursor reported as out of range).
+        var peek = CheckpointStore.ReadState(dir, _opt);
         var diff = CheckpointStore.Differences(peek.Run, _run);
         if (diff.Count > 0 && !allowOptionsChange)
             throw new InvalidOperationException($"resume: {Path.Combine(dir, CheckpointStore.StateFile)} was written by a run with other settings: " +
