@@ -36,18 +36,39 @@ public static partial class CheckpointStore
         fs.Flush(flushToDisk: true);
     }
 
-    private static TrainerState ReadJson(string path, AdamW optimizer, TrainerStateLimits? limits)
+    /// <summary>The settings recorded in a checkpoint's trainer_state.json (format version and "run" checked, nothing else).</summary>
+    public static IReadOnlyDictionary<string, string> ReadRun(string dir)
+    {
+        var (path, o) = Parse(Path.Combine(dir, StateFile));
+        return Run(path, o);
+    }
+
+    private static (string Path, JsonObject Object) Parse(string path)
     {
         JsonNode? n;
         var info = new FileInfo(path);
         if (info.Exists && info.Length > 16 << 20) throw new InvalidDataException($"{path}: {info.Length} bytes, too large for a trainer state");
         try { n = JsonNode.Parse(File.ReadAllText(path)); }
         catch (JsonException e) { throw new InvalidDataException($"{path}: malformed JSON: {Cli1(e.Message)}", e); }
-        if (n is not JsonObject o) throw new InvalidDataException($"{path}: expected a JSON object");
-        var f = new Fields(path, o);
-
-        long version = f.Int("format_version", 0, int.MaxValue);
+        if (n is not JsonObject o) throw new InvalidDataException($"{path}: expected a JSON object, got {Fields.Show(n)}");
+        long version = new Fields(path, o).Int("format_version", 0, int.MaxValue);
         if (version != FormatVersion) throw new InvalidDataException($"{path}: \"format_version\" is {version}, this build reads checkpoints of version {FormatVersion}");
+        return (path, o);
+    }
+
+    private static Dictionary<string, string> Run(string path, JsonObject o)
+    {
+        var run = new Dictionary<string, string>();
+        foreach (var (k, v) in new Fields(path, o).Object("run"))
+            run[k] = v is JsonValue jv && jv.GetValueKind() == JsonValueKind.String ? jv.GetValue<string>()
+                : throw new InvalidDataException($"{path}: \"run.{k}\" must be a string, got {Fields.Show(v)}");
+        return run;
+    }
+
+    private static TrainerState ReadJson(string path, AdamW optimizer, TrainerStateLimits? limits)
+    {
+        (path, var o) = Parse(path);
+        var f = new Fields(path, o);
         var names = f.StringArray("parameters");
         var expected = optimizer.Parameters.Select(p => p.Name).ToArray();
         if (!names.SequenceEqual(expected))
@@ -56,7 +77,7 @@ public static partial class CheckpointStore
 
         int maxStep = limits?.TotalSteps ?? int.MaxValue;
         int step = (int)f.Int("step", 0, maxStep, limits is null ? null : "the run's total steps");
-        int optStep = (int)f.Int("optimizer_step", 0, int.MaxValue);
+        int optStep = (int)f.Int("optimizer_step", 0, step, "at most \"step\"");
         if (optStep != step) throw new InvalidDataException($"{path}: \"optimizer_step\" is {optStep} but \"step\" is {step}; they must be equal");
         long microBatches = (long)step * (limits?.GradAccum ?? 1);
         int epoch = (int)f.Int("epoch", 0, limits is null ? int.MaxValue : microBatches, limits is null ? null : "the micro-batches drawn so far");
@@ -71,10 +92,7 @@ public static partial class CheckpointStore
         var window = f.Object("log_window");
         var wf = new Fields(path, window, "log_window.");
         var logWindow = new LogWindow(wf.Number("loss_sum", double.MinValue, double.MaxValue), (int)wf.Int("steps", 0, step));
-        var run = new Dictionary<string, string>();
-        foreach (var (k, v) in f.Object("run"))
-            run[k] = v is JsonValue jv && jv.GetValueKind() == JsonValueKind.String ? jv.GetValue<string>()
-                : throw new InvalidDataException($"{path}: \"run.{k}\" must be a string, got {Fields.Show(v)}");
+        var run = Run(path, o);
         return new TrainerState(step, optStep, new DataCursor(epoch, index), rng, hash, elapsed) { Run = run, Window = logWindow };
     }
 

@@ -79,8 +79,7 @@ public sealed class Trainer : IDisposable
         var limits = new TrainerStateLimits(TotalSteps, Options.GradAccum, Options.BatchSize, _trainExamples);
         // The settings are compared before any tensor is copied, so a refused resume leaves the live parameters untouched.
         // Settings first (a run with another batch size would otherwise see its cursor reported as out of range).
-        var peek = CheckpointStore.ReadState(dir, _opt);
-        var diff = CheckpointStore.Differences(peek.Run, _run);
+        var diff = CheckpointStore.Differences(CheckpointStore.ReadRun(dir), _run);
         if (diff.Count > 0 && !allowOptionsChange)
             throw new InvalidOperationException($"resume: {Path.Combine(dir, CheckpointStore.StateFile)} was written by a run with other settings: " +
                 $"{string.Join("; ", diff.Take(8))}{(diff.Count > 8 ? $"; and {diff.Count - 8} more" : "")} (checkpoint -> now)");
