@@ -27,6 +27,13 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--warmup <N>")][DefaultValue(3)] public int Warmup { get; init; } = 3;
         [CommandOption("--layers <N>")][Description("Override the layer count (quick runs)")] public int? Layers { get; init; }
         [CommandOption("--profile")][Description("Print a per-op time breakdown of one step")] public bool Profile { get; init; }
+
+        protected override void Check(OptionChecks c) => c
+            .OneOf("<WHAT>", What, "train").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama3-8b", "tiny")
+            .Parses("--pattern", Pattern, p => Lors.Train.Pruning.SparsityPattern.Parse(p))
+            .Positive("--seq-len", SeqLen).Positive("--batch", Batch).Positive("--rank", Rank)
+            .OneOf("--method", Method, "lors", "lora", "masked", "masked-ckpt", "none")
+            .Positive("--steps", Steps).NonNegative("--warmup", Warmup).Positive("--layers", Layers);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)

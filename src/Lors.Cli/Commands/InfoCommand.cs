@@ -13,6 +13,8 @@ public sealed class InfoCommand : Command<InfoCommand.Settings>
     {
         [CommandOption("--model <DIR>")][Description("Hugging Face model folder (default: the embedded tiny model)")]
         public string? Model { get; init; }
+
+        protected override void Check(OptionChecks c) => c.NotEmpty("--model", Model);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)

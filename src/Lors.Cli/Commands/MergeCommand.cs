@@ -24,11 +24,9 @@ public sealed class MergeCommand : Command<MergeCommand.Settings>
         [CommandOption("--force")][Description("Replace an existing output folder")]
         public bool Force { get; init; }
 
-        public override ValidationResult Validate() =>
-            Model is null ? ValidationResult.Error("--model is required")
-            : Adapter is null ? ValidationResult.Error("--adapter is required")
-            : Out is null ? ValidationResult.Error("--out is required")
-            : ValidationResult.Success();
+        protected override void Check(OptionChecks c) => c
+            .Required("--model", Model).Required("--adapter", Adapter).Required("--out", Out)
+            .NotEmpty("--model", Model).NotEmpty("--adapter", Adapter).NotEmpty("--out", Out);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)

@@ -20,6 +20,8 @@ public sealed partial class SelfTestCommand : Command<SelfTestCommand.Settings>
         public bool Bench { get; init; }
         [CommandOption("--no-model")][Description("Skip the fixture-model check")]
         public bool NoModel { get; init; }
+
+        protected override void Check(OptionChecks c) => c.NotEmpty("--filter", Filter);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
