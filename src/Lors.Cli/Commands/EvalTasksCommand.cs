@@ -45,7 +45,7 @@ public sealed class EvalTasksCommand : Command<EvalTasksCommand.Settings>
     {
         var modelDir = Cli.ResolveModel(s.Model);
         if (!Directory.Exists(s.Data)) throw new DirectoryNotFoundException($"--data: folder '{s.Data}' does not exist");
-        var tasks = s.Tasks.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ZeroShotTask.Get).ToList();
+        var tasks = s.Tasks.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(ZeroShotTask.Get).Distinct().ToList();
         if (tasks.Count == 0) throw new ArgumentException("--tasks: no task given");
         // Every task's data is read and checked before the model is loaded: bad input fails fast.
         var docs = tasks.Select(t => ZeroShotEvaluator.LoadDocs(t, s.Data!, s.Limit)).ToList();
@@ -84,17 +84,19 @@ public sealed class EvalTasksCommand : Command<EvalTasksCommand.Settings>
             });
             return;
         }
-        var t = new Table().Title($"[bold]zero-shot accuracy (%), {Markup.Escape(Path.GetFileName(Path.GetFullPath(modelDir)))}[/]").AddColumn("metric");
-        foreach (var r in results) t.AddColumn(new TableColumn(r.Task).RightAligned());
-        t.AddColumn(new TableColumn("[bold]mean[/]").RightAligned());
-        t.AddRow([.. new[] { "acc" }.Concat(results.Select(r => Pct(r.Acc))).Append($"[bold]{Pct(meanAcc)}[/]")]);
-        t.AddRow([.. new[] { "acc_norm" }.Concat(results.Select(r => r.AccNorm is { } v ? Pct(v) : "-")).Append("")]);
-        t.AddRow([.. new[] { "acc_norm, else acc" }.Concat(results.Select(r => Pct(r.AccNorm ?? r.Acc))).Append($"[bold]{Pct(meanNorm)}[/]")]);
-        t.AddRow([.. new[] { "documents" }.Concat(results.Select(r => r.Docs.ToString("N0"))).Append("")]);
+        // The paper's layout: each task, then the mean (acc everywhere; acc_norm where the harness reports it).
+        var t = new Table().Title($"[bold]zero-shot accuracy (%), {Markup.Escape(Path.GetFileName(Path.GetFullPath(modelDir)))}[/]")
+            .AddColumn("task").AddColumn(new TableColumn("docs").RightAligned()).AddColumn(new TableColumn("acc").RightAligned())
+            .AddColumn(new TableColumn("acc_norm").RightAligned()).AddColumn(new TableColumn("seconds").RightAligned());
+        foreach (var r in results)
+            t.AddRow(r.Task, r.Docs.ToString("N0"), $"{Pct(r.Acc)} ± {Pct(r.AccStderr ?? double.NaN)}",
+                r.AccNorm is { } n ? $"{Pct(n)} ± {Pct(r.AccNormStderr ?? double.NaN)}" : "-", r.Seconds.ToString("F1"));
+        t.AddEmptyRow();
+        t.AddRow("[bold]mean[/]", "", $"[bold]{Pct(meanAcc)}[/]", $"[bold]{Pct(meanNorm)}[/]", "");
         AnsiConsole.Write(t);
         long tokens = results.Sum(r => r.Tokens);
-        AnsiConsole.MarkupLine($"{results.Sum(r => r.Requests):N0} requests, {tokens:N0} tokens in {seconds:F1} s; BOS {(s.NoBos ? "left out" : "as the tokenizer adds it")}");
+        AnsiConsole.MarkupLine($"{results.Sum(r => r.Requests):N0} requests, {tokens:N0} tokens in {seconds:F1} s; BOS {(s.NoBos ? "left out" : "as the tokenizer adds it")}; the acc_norm mean takes acc where a task has no acc_norm");
     }
 
-    private static string Pct(double x) => (100 * x).ToString("F2");
+    private static string Pct(double x) => double.IsNaN(x) ? "?" : (100 * x).ToString("F2");
 }
