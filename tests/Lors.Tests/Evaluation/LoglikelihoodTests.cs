@@ -66,10 +66,12 @@ public sealed class LoglikelihoodTests
     }
 
     [Theory]
-    [InlineData(1)]      // one row per batch: no padding at all
-    [InlineData(160)]    // a few rows per batch, right-padded to the longest
-    [InlineData(100000)] // everything in one batch
-    public void BatchedEqualsTheUnbatchedPlainForward(int batchTokens)
+    [InlineData(1, true)]       // one context / row per batch: no padding at all
+    [InlineData(160, true)]     // a few per batch, right-padded to the longest
+    [InlineData(100000, true)]  // everything in one batch
+    [InlineData(1, false)]      // rows only (no shared contexts), as the harness batches them
+    [InlineData(160, false)]
+    public void BatchedEqualsTheUnbatchedPlainForward(int batchTokens, bool shareContexts)
     {
         using var model = LlamaModel.Load(RepoPaths.TinyModel);
         var enc = new RequestEncoder(Tok);
@@ -78,7 +80,7 @@ public sealed class LoglikelihoodTests
             .SelectMany(d => d.Requests.Select(r => enc.Encode(r.Context, r.Continuation)))
             .ToList();
         var reference = LoglikelihoodScorer.ScoreUnbatched(model, requests);
-        var batched = LoglikelihoodScorer.Score(model, requests, batchTokens);
+        var batched = LoglikelihoodScorer.Score(model, requests, batchTokens, shareContexts: shareContexts);
         for (int i = 0; i < requests.Count; i++)
         {
             Assert.True(reference[i] < 0, $"request {i}: log-likelihood {reference[i]} must be negative");
@@ -117,5 +119,55 @@ public sealed class LoglikelihoodTests
             Assert.Equal(docs.Count, fast.Docs);
             Assert.Equal(task.ReportsAccNorm, fast.AccNorm.HasValue);
         }
+    }
+
+    [Theory]
+    [InlineData(100000)] // one chunk of 30 contexts; 120 cache rows (the gather write path)
+    [InlineData(300)]    // several chunks and continuation batches
+    public void ManyContextsOfOneLengthShareTheirPrefixExactly(int batchTokens)
+    {
+        // 30 contexts of 9 tokens, 4 continuations of 1..6 tokens each: random ids, so nothing but the arithmetic matters.
+        var rng = new Random(5);
+        var requests = new List<LoglikelihoodRequest>();
+        for (int c = 0; c < 30; c++)
+        {
+            var ctx = Enumerable.Range(0, 9).Select(_ => rng.Next(3, 4096)).ToArray();
+            for (int k = 0; k < 4; k++)
+                requests.Add(new LoglikelihoodRequest(ctx, Enumerable.Range(0, rng.Next(1, 7)).Select(_ => rng.Next(3, 4096)).ToArray()));
+        }
+        using var model = LlamaModel.Load(RepoPaths.TinyModel);
+        var reference = LoglikelihoodScorer.ScoreUnbatched(model, requests);
+        var shared = LoglikelihoodScorer.Score(model, requests, batchTokens);
+        for (int i = 0; i < requests.Count; i++)
+            Assert.True(Math.Abs(shared[i] - reference[i]) <= 1e-5 * Math.Abs(reference[i]), $"request {i}: shared {shared[i]}, reference {reference[i]}");
+    }
+
+    [Fact]
+    public void GatheredCacheRowsContinueAsTheFullForward()
+    {
+        // 20 rows x 4 kv heads = 80 (row, head) slots: the cache writes through one gather. Rows are gathered in a
+        // permuted order, so a row mix-up would show.
+        using var model = LlamaModel.Load(RepoPaths.TinyModel);
+        var rng = new Random(3);
+        int b = 20, t = 12, p = 5;
+        var ids = Enumerable.Range(0, b * t).Select(_ => rng.Next(3, 4096)).ToArray();
+        var perm = Enumerable.Range(0, b).Reverse().ToArray();
+        using var noGrad = Lors.Autograd.GradMode.NoGrad();
+        using var scope = Lors.Tensors.TensorScope.Begin();
+        var full = model.Hidden(Lors.Tensors.Tensor.FromArray(ids, [b, t])).Data.ToFloatArray(); // [B, T, C]
+        using var cache = new KvCache(model, b, t);
+        var prefix = Enumerable.Range(0, b).SelectMany(i => ids.Skip(i * t).Take(p)).ToArray();
+        model.Hidden(Lors.Tensors.Tensor.FromArray(prefix, [b, p]), cache);
+        using var sub = cache.Gather(perm);
+        Assert.Equal(p, sub.Length);
+        var rest = perm.SelectMany(i => ids.Skip(i * t + p).Take(t - p)).ToArray();
+        var h = model.Hidden(Lors.Tensors.Tensor.FromArray(rest, [b, t - p]), sub).Data.ToFloatArray(); // [B, T-p, C]
+        int c = model.Config.HiddenSize;
+        double maxErr = 0;
+        for (int i = 0; i < b; i++)
+            for (int j = 0; j < t - p; j++)
+                for (int k = 0; k < c; k++)
+                    maxErr = Math.Max(maxErr, Math.Abs(h[(i * (t - p) + j) * c + k] - full[(perm[i] * t + p + j) * c + k]));
+        Assert.True(maxErr < 1e-4, $"max |cached - full| = {maxErr}");
     }
 }

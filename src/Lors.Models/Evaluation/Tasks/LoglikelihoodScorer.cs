@@ -1,15 +1,15 @@
-// Sums log p(continuation | context) for many requests. Fast path: requests with the same input tokens share one
-// row (so one-token answers to one context, BoolQ's " no"/" yes", cost one sequence, as the harness's logits cache
-// does); rows sorted longest first, packed into [B, T] batches up to a token budget and right-padded. With causal
-// attention a position never sees later ones, so right padding changes no scored position and needs no mask. Only
-// the scored positions' hidden states [N, C] go through the LM head, and a fused cross-entropy gives -log p per token.
+// Sums log p(continuation | context) for many requests. Requests sharing a context go through the shared-prefix path
+// (LoglikelihoodScorer.Shared.cs); the rest as rows: requests with the same input tokens share one row, rows sorted
+// longest first, packed into [B, T] batches up to a token budget and right-padded. With causal attention a position
+// never sees later ones, so right padding changes no scored position and needs no mask. Only the scored positions'
+// hidden states [N, C] go through the LM head, and a fused cross-entropy gives -log p per token.
 using Lors.Autograd;
 using Lors.Models.Llama;
 using Lors.Tensors;
 
 namespace Lors.Models.Evaluation.Tasks;
 
-public static class LoglikelihoodScorer
+public static partial class LoglikelihoodScorer
 {
     /// <summary>The harness's model input: (context + continuation)[-(maxLength+1):][:-1]; its last k positions predict the continuation.</summary>
     public static (int[] input, int[] targets) Input(LoglikelihoodRequest r, int maxLength)
@@ -21,37 +21,56 @@ public static class LoglikelihoodScorer
         return (whole[start..^1], r.Continuation);
     }
 
-    /// <summary>Log-likelihood of each request's continuation (0 for an empty one), batched.</summary>
+    /// <summary>
+    /// Log-likelihood of each request's continuation (0 for an empty one), batched. With shareContexts, requests
+    /// with the same context tokens compute that context once (a cached prefix, see the Shared file).
+    /// </summary>
     public static double[] Score(LlamaModel model, IReadOnlyList<LoglikelihoodRequest> requests, int batchTokens = 4096,
-        Action<int, int>? progress = null)
+        Action<int, int>? progress = null, bool shareContexts = true)
     {
         if (batchTokens < 1) throw new ArgumentOutOfRangeException(nameof(batchTokens), $"batch-tokens must be positive, got {batchTokens}");
         int maxLength = model.Config.MaxPositionEmbeddings;
         var result = new double[requests.Count];
-        // Unique inputs; each keeps the requests scored on it.
+        int done = requests.Count(r => r.Continuation.Length == 0);
+        void Advance(int n) { done += n; progress?.Invoke(done, requests.Count); }
+        var rest = Enumerable.Range(0, requests.Count).Where(i => requests[i].Continuation.Length > 0).ToList();
+        using var noGrad = GradMode.NoGrad();
+        if (shareContexts)
+        {
+            var groups = ContextGroups(requests, rest, maxLength);
+            ScoreShared(model, requests, groups, batchTokens, result, Advance);
+            var shared = groups.SelectMany(g => g.requests).ToHashSet();
+            rest = rest.Where(i => !shared.Contains(i)).ToList();
+        }
+        ScoreRows(model, requests, rest, batchTokens, result, Advance);
+        progress?.Invoke(requests.Count, requests.Count);
+        return result;
+    }
+
+    /// <summary>Each distinct input is one row; rows longest first, packed into right-padded [B, T] batches.</summary>
+    private static void ScoreRows(LlamaModel model, IReadOnlyList<LoglikelihoodRequest> requests, List<int> which, int batchTokens,
+        double[] result, Action<int> advance)
+    {
+        int maxLength = model.Config.MaxPositionEmbeddings;
         var rowOf = new Dictionary<int[], int>(SequenceComparer.Instance);
         var rows = new List<(int[] input, List<int> requests)>();
-        for (int i = 0; i < requests.Count; i++)
+        foreach (int i in which)
         {
-            if (requests[i].Continuation.Length == 0) continue;
             var (input, _) = Input(requests[i], maxLength);
             if (!rowOf.TryGetValue(input, out int row)) { rowOf[input] = row = rows.Count; rows.Add((input, [])); }
             rows[row].requests.Add(i);
         }
         var order = Enumerable.Range(0, rows.Count).OrderByDescending(r => rows[r].input.Length).ThenBy(r => r).ToArray();
-        int done = 0;
-        using var noGrad = GradMode.NoGrad();
         for (int start = 0; start < order.Length;)
         {
             int t = rows[order[start]].input.Length; // the longest row of the batch (sorted)
             int b = Math.Clamp(batchTokens / t, 1, order.Length - start);
             ScoreBatch(model, requests, rows, order.AsSpan(start, b), t, result);
-            for (int i = start; i < start + b; i++) done += rows[order[i]].requests.Count;
+            int n = 0;
+            for (int i = start; i < start + b; i++) n += rows[order[i]].requests.Count;
             start += b;
-            progress?.Invoke(done, requests.Count);
+            advance(n);
         }
-        progress?.Invoke(requests.Count, requests.Count);
-        return result;
     }
 
     private static void ScoreBatch(LlamaModel model, IReadOnlyList<LoglikelihoodRequest> requests,
@@ -81,7 +100,16 @@ public static class LoglikelihoodScorer
         using var scope = TensorScope.Begin();
         var input2 = Tensor.FromArray(ids, [b, t], model.Device);
         var hidden = model.Hidden(input2).Data;                       // [B, T, C]
-        var flat = hidden.Reshape(b * t, hidden.Shape[2]);           // [B*T, C]
+        ScorePositions(model, hidden.Reshape(b * t, hidden.Shape[2]), gather, targets, owner, result);
+    }
+
+    /// <summary>
+    /// result[owner[n]] += log p(targets[n]) from hidden row gather[n] of flat [rows, C]: only the scored rows go
+    /// through the LM head ([N, C] x [V, C]^T), and the fused cross-entropy gives -log p per row.
+    /// </summary>
+    private static void ScorePositions(LlamaModel model, Tensor flat, List<int> gather, List<int> targets, List<int> owner, double[] result)
+    {
+        if (gather.Count == 0) return;
         var picked = Ops.Embedding(Tensor.FromArray(gather.ToArray(), [gather.Count], model.Device), flat); // [N, C]: a row gather
         var logits = F.Linear(new Variable(picked), model.LmHead).Data; // [N, V]
         var (losses, _) = Ops.CrossEntropy(logits, Tensor.FromArray(targets.ToArray(), [targets.Count], model.Device));
