@@ -29,6 +29,7 @@ public sealed class SelfTestCommand : Command<SelfTestCommand.Settings>
         if (s.Bench) args.Add("--bench");
         int rc = SelfTestMain.RunMain(args.ToArray());
         if (!s.NoModel) rc = Math.Max(rc, ModelCheck(s.Device));
+        if (!s.NoModel) rc = Math.Max(rc, SelfTestZeroShot.Run(s.Device));
         return rc;
     }
 

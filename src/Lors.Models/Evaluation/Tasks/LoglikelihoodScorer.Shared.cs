@@ -26,7 +26,7 @@ public static partial class LoglikelihoodScorer
     }
 
     private static void ScoreShared(LlamaModel model, IReadOnlyList<LoglikelihoodRequest> requests,
-        List<(int[] context, List<int> requests)> groups, int batchTokens, double[] result, Action<int> advance)
+        List<(int[] context, List<int> requests)> groups, int batchTokens, double[] result, Action<int> advance, ScoreStats stats)
     {
         foreach (var bucket in groups.GroupBy(g => g.context.Length).OrderByDescending(b => b.Key))
         {
@@ -42,7 +42,7 @@ public static partial class LoglikelihoodScorer
                     if (g > 0 && (g + 1) * (l + mg) > batchTokens) break;
                     (g, m) = (g + 1, mg);
                 }
-                ScoreChunk(model, requests, contexts.GetRange(start, g), l, m, batchTokens, result);
+                ScoreChunk(model, requests, contexts.GetRange(start, g), l, m, batchTokens, result, stats);
                 advance(contexts.Skip(start).Take(g).Sum(c => c.requests.Count));
                 start += g;
             }
@@ -51,7 +51,7 @@ public static partial class LoglikelihoodScorer
 
     /// <summary>One chunk of G contexts of length l; m = the longest continuation minus one (0: one-token answers only).</summary>
     private static void ScoreChunk(LlamaModel model, IReadOnlyList<LoglikelihoodRequest> requests,
-        List<(int[] context, List<int> requests)> chunk, int l, int m, int batchTokens, double[] result)
+        List<(int[] context, List<int> requests)> chunk, int l, int m, int batchTokens, double[] result, ScoreStats stats)
     {
         int g = chunk.Count;
         using var scope = TensorScope.Begin();
@@ -68,6 +68,9 @@ public static partial class LoglikelihoodScorer
                 targets.Add(requests[r].Continuation[0]);
                 owner.Add(r);
             }
+        stats.Forwards++;
+        stats.ForwardTokens += (long)g * l;
+        stats.ScoredTokens += gather.Count;
         ScorePositions(model, hidden.Reshape(g * l, hidden.Shape[2]), gather, targets, owner, result);
         hidden.Dispose();
 
@@ -97,6 +100,9 @@ public static partial class LoglikelihoodScorer
                 }
             }
             var h = model.Hidden(Tensor.FromArray(cont, [b, mb], model.Device), sub).Data; // [b, mb, C], positions l..l+mb-1
+            stats.Forwards++;
+            stats.ForwardTokens += (long)b * mb;
+            stats.ScoredTokens += gather.Count;
             ScorePositions(model, h.Reshape(b * mb, h.Shape[2]), gather, targets, owner, result);
         }
     }

@@ -9,6 +9,14 @@ using Lors.Tensors;
 
 namespace Lors.Models.Evaluation.Tasks;
 
+/// <summary>Work counters of one Score call: forward passes and the tokens they ran (padding included).</summary>
+public sealed class ScoreStats
+{
+    public int Forwards { get; internal set; }
+    public long ForwardTokens { get; internal set; }
+    public long ScoredTokens { get; internal set; }
+}
+
 public static partial class LoglikelihoodScorer
 {
     /// <summary>The harness's model input: (context + continuation)[-(maxLength+1):][:-1]; its last k positions predict the continuation.</summary>
@@ -26,8 +34,9 @@ public static partial class LoglikelihoodScorer
     /// with the same context tokens compute that context once (a cached prefix, see the Shared file).
     /// </summary>
     public static double[] Score(LlamaModel model, IReadOnlyList<LoglikelihoodRequest> requests, int batchTokens = 4096,
-        Action<int, int>? progress = null, bool shareContexts = true)
+        Action<int, int>? progress = null, bool shareContexts = true, ScoreStats? stats = null)
     {
+        stats ??= new ScoreStats();
         if (batchTokens < 1) throw new ArgumentOutOfRangeException(nameof(batchTokens), $"batch-tokens must be positive, got {batchTokens}");
         int maxLength = model.Config.MaxPositionEmbeddings;
         var result = new double[requests.Count];
@@ -38,18 +47,18 @@ public static partial class LoglikelihoodScorer
         if (shareContexts)
         {
             var groups = ContextGroups(requests, rest, maxLength);
-            ScoreShared(model, requests, groups, batchTokens, result, Advance);
+            ScoreShared(model, requests, groups, batchTokens, result, Advance, stats);
             var shared = groups.SelectMany(g => g.requests).ToHashSet();
             rest = rest.Where(i => !shared.Contains(i)).ToList();
         }
-        ScoreRows(model, requests, rest, batchTokens, result, Advance);
+        ScoreRows(model, requests, rest, batchTokens, result, Advance, stats);
         progress?.Invoke(requests.Count, requests.Count);
         return result;
     }
 
     /// <summary>Each distinct input is one row; rows longest first, packed into right-padded [B, T] batches.</summary>
     private static void ScoreRows(LlamaModel model, IReadOnlyList<LoglikelihoodRequest> requests, List<int> which, int batchTokens,
-        double[] result, Action<int> advance)
+        double[] result, Action<int> advance, ScoreStats stats)
     {
         int maxLength = model.Config.MaxPositionEmbeddings;
         var rowOf = new Dictionary<int[], int>(SequenceComparer.Instance);
@@ -65,7 +74,7 @@ public static partial class LoglikelihoodScorer
         {
             int t = rows[order[start]].input.Length; // the longest row of the batch (sorted)
             int b = Math.Clamp(batchTokens / t, 1, order.Length - start);
-            ScoreBatch(model, requests, rows, order.AsSpan(start, b), t, result);
+            ScoreBatch(model, requests, rows, order.AsSpan(start, b), t, result, stats);
             int n = 0;
             for (int i = start; i < start + b; i++) n += rows[order[i]].requests.Count;
             start += b;
@@ -74,7 +83,7 @@ public static partial class LoglikelihoodScorer
     }
 
     private static void ScoreBatch(LlamaModel model, IReadOnlyList<LoglikelihoodRequest> requests,
-        List<(int[] input, List<int> requests)> rows, ReadOnlySpan<int> batch, int t, double[] result)
+        List<(int[] input, List<int> requests)> rows, ReadOnlySpan<int> batch, int t, double[] result, ScoreStats stats)
     {
         int b = batch.Length, maxLength = model.Config.MaxPositionEmbeddings;
         var ids = new int[b * t]; // right padding with id 0: padded positions come after every scored one
@@ -100,6 +109,9 @@ public static partial class LoglikelihoodScorer
         using var scope = TensorScope.Begin();
         var input2 = Tensor.FromArray(ids, [b, t], model.Device);
         var hidden = model.Hidden(input2).Data;                       // [B, T, C]
+        stats.Forwards++;
+        stats.ForwardTokens += (long)b * t;
+        stats.ScoredTokens += gather.Count;
         ScorePositions(model, hidden.Reshape(b * t, hidden.Shape[2]), gather, targets, owner, result);
     }
 
