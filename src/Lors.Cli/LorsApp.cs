@@ -30,6 +30,7 @@ public static class LorsApp
             c.AddCommand<PruneCommand>("prune").WithDescription("Prune a Hugging Face Llama (magnitude, Wanda, SparseGPT; unstructured or N:M).");
             c.AddCommand<FinetuneCommand>("finetune").WithDescription("Fine-tune adapters (LoRS, LoRA, masked, masked-ckpt) on text or Alpaca data.");
             c.AddCommand<EvalCommand>("eval").WithDescription("Perplexity of a model on a text file.");
+            c.AddCommand<EvalTasksCommand>("eval-tasks").WithDescription("Zero-shot accuracy on lm-evaluation-harness tasks (BoolQ, RTE, HellaSwag, WinoGrande, ARC, OpenBookQA, PIQA).");
             c.AddCommand<GenerateCommand>("generate").WithDescription("Generate text from a prompt, streaming tokens.");
             c.AddCommand<MergeCommand>("merge").WithDescription("Merge adapters into the base weights and write a Hugging Face folder.");
             c.AddCommand<TokenizeCommand>("tokenize").WithDescription("Print the token ids of a text (--text, --file, or standard input).");

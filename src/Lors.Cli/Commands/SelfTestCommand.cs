@@ -32,6 +32,7 @@ public sealed partial class SelfTestCommand : Command<SelfTestCommand.Settings>
         int rc = SelfTestMain.RunMain(args.ToArray());
         if (!s.NoModel) rc = Math.Max(rc, ModelCheck(s.Device));
         if (!s.NoModel) rc = Math.Max(rc, InitAndStreamingCheck(s.Device));
+        if (!s.NoModel) rc = Math.Max(rc, SelfTestZeroShot.Run(s.Device));
         return rc;
     }
 
