@@ -34,11 +34,9 @@ public sealed class EvalTasksCommand : Command<EvalTasksCommand.Settings>
         [CommandOption("--no-bos")][Description("Do not add the tokenizer's BOS (as harness releases before 0.4.5 did)")]
         public bool NoBos { get; init; }
 
-        public override ValidationResult Validate() =>
-            Data is null ? ValidationResult.Error("--data is required: a folder with one sub-folder per task")
-            : Limit is < 1 ? ValidationResult.Error($"--limit must be positive, got {Limit}")
-            : BatchTokens is < 1 ? ValidationResult.Error($"--batch-tokens must be positive, got {BatchTokens}")
-            : ValidationResult.Success();
+        protected override void Check(OptionChecks c) => c
+            .Required("--data", Data).NotEmpty("--data", Data).NotEmpty("--tasks", Tasks)
+            .Positive("--limit", Limit).Positive("--batch-tokens", BatchTokens);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
