@@ -63,4 +63,5 @@ fi
 echo "=== summary ($MODEL, work folder $WORK)"
 $PY summary "$WORK" "$BASE" | tee "$OUT/summary.txt"
 has clean && rm -rf "$WORK"
+finish summary.txt
 exit 0

@@ -16,4 +16,5 @@ for m in magnitude wanda sparsegpt; do
 done
 step finetune-cuda 90 $L finetune --device cuda --data data/brown/brown.valid.txt --steps 20 --batch 4 --seq-len 256 --lr 1e-3 --init-samples 8 --out /tmp/ft --seed 1 --json
 cp /tmp/ft/metrics.jsonl "$OUT/finetune-cuda-metrics.jsonl" 2>/dev/null
+finish
 exit 0

@@ -24,4 +24,5 @@ for s in ${SHAPES//,/ }; do
   step "anchor-$s" 240 python3 .device/torch_lors_anchor.py $s 2048 $anchor
 done
 python3 bench/gpu/issue9_table.py "$OUT" | tee "$OUT/table.md"
+finish table.md
 exit 0
