@@ -84,6 +84,24 @@ public sealed class FormatHardeningChecksTests(HardeningScratch scratch) : IClas
         AllFiniteMatchesReference(device);
     }
 
+    /// <summary>The device path of the load check (a reduction where the weights land), on the ILGPU simulator with a
+    /// small random model: the NaN is refused naming file and tensor, the clean model loads.</summary>
+    [Fact]
+    public void NonFiniteWeightIsRefusedWhenLoadedOnTheCudaSimulator()
+    {
+        CudaBackend.SimulatorEnabled = true;
+        var device = Device.Cuda(CudaBackend.SimulatorIndex);
+        Assert.True(Backends.TryGet(device, out _), CudaBackend.FailureReason(CudaBackend.SimulatorIndex));
+        var config = new LlamaConfig { VocabSize = 64, HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2, MaxPositionEmbeddings = 64, TorchDType = "float32" };
+        string clean = scratch.NewPath("small");
+        using (var m = LlamaModel.CreateRandom(config, 1)) m.SaveFolder(clean);
+        using (var ok = LlamaModel.Load(clean, device)) Assert.Equal(2, ok.Layers.Count);
+        const string victim = "model.layers.1.self_attn.k_proj.weight";
+        var bytes = FormatHardeningModel.WithElement(File.ReadAllBytes(Path.Combine(clean, "model.safetensors")), victim, 37, double.PositiveInfinity);
+        string bad = scratch.ModelCase(new Dictionary<string, byte[]?> { ["model.safetensors"] = bytes }, clean);
+        Hardening.Fails<SafetensorsFormatException>(() => LlamaModel.Load(bad, device).Dispose(), Path.Combine(bad, "model.safetensors"), victim, "+Inf");
+    }
+
     [Fact]
     public void LazilyGrownRopeEqualsATableBuiltAtOnce()
     {
