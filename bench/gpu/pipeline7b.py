@@ -71,7 +71,10 @@ def hfcheck(model_dir, text_file, seq_len, windows, lors_ppl):
     t0 = time.time()
     tok = AutoTokenizer.from_pretrained(model_dir)
     # fp32 weights on the GPU: the reference LoRS's bf16 evaluation is held to (0.1 %).
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, device_map="cuda").eval()
+    try:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32, device_map="cuda").eval()
+    except (ImportError, ValueError):   # device_map needs accelerate on some versions: load on the host, then move
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to("cuda").eval()
     t1 = time.time()
     bad, groups, zeros, total = 0, 0, 0, 0
     for name, p in model.named_parameters():

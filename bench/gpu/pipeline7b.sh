@@ -10,12 +10,15 @@
 #   (default all of them). One call must fit 10 minutes, so split the steps over calls on the same warm machine,
 #   e.g.  build,info,wanda   then   finetune,merge,eval,hf   then   sparsegpt.  State lives in $WORK (default
 #   /tmp/p7b-MODEL) and survives between calls while the machine stays warm; `clean` removes it after the summary
-#   (the disk holds one model's folders at a time). Env: BATCH (finetune micro-batch, 4), LORS_INIT_BUDGET_GB.
+#   (the disk holds one model's folders at a time). Env: BATCH (finetune micro-batch, 4), LORS_INIT_BUDGET_GB; for a
+#   dry run of the lors steps on a small folder placed in $WORK/base: DEVICE=cpu LORS_BIN="dotnet .../lors.dll"
+#   SEQ=128 CALIB=8 INIT=8 FT_STEPS=2 (defaults cuda, the unpacked tool, 2048, 128, 128, 20).
 set -uo pipefail
 MODEL=${1:?usage: pipeline7b.sh llama2-7b|llama3-8b [steps]}
 STEPS=${2:-build,info,wanda,sparsegpt,finetune,merge,eval,hf}
 case "$MODEL" in llama2-7b|llama3-8b) ;; *) echo "unknown model '$MODEL' (llama2-7b or llama3-8b)"; exit 2;; esac
 source bench/gpu/lib.sh
+L=${LORS_BIN:-$L}; DEVICE=${DEVICE:-cuda}; SEQ=${SEQ:-2048}; CALIB=${CALIB:-128}; INIT=${INIT:-128}; FT_STEPS=${FT_STEPS:-20}
 WORK=${WORK:-/tmp/p7b-$MODEL}; mkdir -p "$WORK/logs"
 BASE=$WORK/base; DATA=$WORK/train.txt; BATCH=${BATCH:-4}
 PY="python3 bench/gpu/pipeline7b.py"
@@ -29,7 +32,7 @@ run() {
   else step "$name" "$limit" "${TIME[@]}" "$OUT/$name.time" "$@"; fi
   cp "$OUT/$name.log" "$OUT/$name.rc" "$WORK/logs/" 2>/dev/null; cp "$OUT/$name.time" "$WORK/logs/" 2>/dev/null
 }
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null | tee "$OUT/gpu.txt"
 df -h /tmp | tail -1
 
 if has build; then
@@ -39,7 +42,7 @@ if has build; then
 fi
 [ -f "$BASE/config.json" ] || [ "$STEPS" = clean ] || { echo "no $BASE: run the build step first (same warm machine)"; exit 1; }
 [ -f "$DATA" ] || $PY data "$DATA" > /dev/null
-CAL="--calib-text $DATA --calib-samples 128 --seq-len 2048 --device cuda --json"
+CAL="--calib-text $DATA --calib-samples $CALIB --seq-len $SEQ --device $DEVICE --json"
 has info && run info 120 $L info --model "$BASE" --json
 has wanda && { rm -rf "$WORK/wanda"; run wanda 300 $L prune --model "$BASE" --method wanda --pattern 2:4 $CAL --out "$WORK/wanda"; }
 if has sparsegpt; then
@@ -50,12 +53,12 @@ if has sparsegpt; then
 fi
 if has finetune; then
   rm -rf "$WORK/ft"
-  run finetune 400 $L finetune --model "$WORK/wanda" --data "$DATA" --init gradient --init-samples 128 --steps 20 --seq-len 2048 \
-    --batch "$BATCH" --device cuda --out "$WORK/ft" --json
+  run finetune 400 $L finetune --model "$WORK/wanda" --data "$DATA" --init gradient --init-samples $INIT --steps $FT_STEPS --seq-len $SEQ \
+    --batch "$BATCH" --device $DEVICE --out "$WORK/ft" --json
 fi
-has merge && { rm -rf "$WORK/merged"; run merge 180 $L merge --model "$WORK/wanda" --adapter "$WORK/ft/adapter" --out "$WORK/merged" --device cuda --json; }
-EVAL_T=2048; EVAL_W=4
-has eval && run eval 180 $L eval --model "$WORK/merged" --text data/brown/brown.test.txt --seq-len $EVAL_T --max-windows $EVAL_W --batch 1 --device cuda --json
+has merge && { rm -rf "$WORK/merged"; run merge 180 $L merge --model "$WORK/wanda" --adapter "$WORK/ft/adapter" --out "$WORK/merged" --device $DEVICE --json; }
+EVAL_T=$SEQ; EVAL_W=${EVAL_W:-4}
+has eval && run eval 180 $L eval --model "$WORK/merged" --text data/brown/brown.test.txt --seq-len $EVAL_T --max-windows $EVAL_W --batch 1 --device $DEVICE --json
 if has hf; then
   P=$($PY lastjson "$WORK/logs/eval.log" perplexity 2>/dev/null || echo 0)
   run hfcheck 300 $PY hfcheck "$WORK/merged" data/brown/brown.test.txt $EVAL_T $EVAL_W "$P"

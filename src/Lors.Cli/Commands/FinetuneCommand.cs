@@ -170,7 +170,10 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
                 if (!first) return;
                 first = false;
                 phases.At("first_step_done_since_launch");
-            }), status, cts.Token));
+            }), new StatusClock(status, text =>
+            {
+                if (text == "training") phases.At("training_started_since_launch");
+            }), cts.Token));
             phases.Mark("run");
             using (outcome.Adapters)
             {
@@ -197,6 +200,16 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         var d = new Dictionary<string, double>(phases.Seconds);
         if (outcome.Init is { } init) d["gradient_init"] = init.Elapsed.TotalSeconds;
         return d;
+    }
+
+    /// <summary>Passes status lines through and lets the caller note when one arrives.</summary>
+    private sealed class StatusClock(IProgress<string>? inner, Action<string> onStatus) : IProgress<string>
+    {
+        public void Report(string value)
+        {
+            onStatus(value);
+            inner?.Report(value);
+        }
     }
 
     /// <summary>Passes progress through and notes when the first optimizer step has finished.</summary>

@@ -9,7 +9,8 @@ public static class AtomicFile
 
     /// <summary>True for the error a full disk (or quota) gives: ENOSPC/EDQUOT on Unix, ERROR_DISK_FULL/HANDLE_DISK_FULL on Windows.</summary>
     public static bool IsDiskFull(IOException e) =>
-        (e.HResult & 0xFFFF) is 28 or 122 or 0x70 or 0x27 || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("disk full", StringComparison.OrdinalIgnoreCase);
+        (OperatingSystem.IsWindows() ? e.HResult is unchecked((int)0x80070070) or unchecked((int)0x80070027) : e.HResult is 28 || (OperatingSystem.IsLinux() && e.HResult == 122))
+        || e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) || e.Message.Contains("disk full", StringComparison.OrdinalIgnoreCase);
 
     public static void Write(string path, Action<Stream> write)
     {

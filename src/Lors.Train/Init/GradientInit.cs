@@ -46,55 +46,66 @@ public static partial class GradientInit
         TimeSpan gradTime = default, svdTime = default;
         int samples = 0, count = 0, done = 0;
         long maxHeld = 0;
-        foreach (var group in groups)
+        // Layer checkpointing lists the adapters' A and B as the recompute's parameters; with probes in their place it
+        // would record nothing and the accumulators would stay zero. The init runs without it.
+        var runner = model.LayerRunner;
+        model.LayerRunner = null;
+        try
         {
-            var t0 = sw.Elapsed;
-            var inGroup = targets.Where(t => group.Contains(t.layer.Index)).ToList();
-            var probes = new List<GradientProbe>();
-            // Layers outside the group run as plain frozen linears: no adapter gradients are computed for them.
-            var swapped = targets.Select(t => (t.layer, t.projection, t.adapter)).ToList();
-            try
+            foreach (var group in groups)
             {
-                using (TensorScope.Detached())
-                    foreach (var (layer, p, a) in swapped)
-                        if (group.Contains(layer.Index)) { var probe = new GradientProbe(a); probes.Add(probe); layer[p] = probe; }
-                        else layer[p] = new Linear(a.Name, a.Weight);
-                maxHeld = Math.Max(maxHeld, probes.Sum(pr => pr.Accumulator.ByteCount));
-                (samples, count) = (0, 0);
-                foreach (var (ids, labels) in batches)
+                var t0 = sw.Elapsed;
+                var inGroup = targets.Where(t => group.Contains(t.layer.Index)).ToList();
+                var probes = new List<GradientProbe>();
+                try
                 {
-                    using (var scope = TensorScope.Begin())
+                    // Layers outside the group run as plain frozen linears: no adapter gradients are computed for them.
+                    using (TensorScope.Detached())
+                        foreach (var (layer, p, a, _) in targets)
+                            if (group.Contains(layer.Index)) { var probe = new GradientProbe(a); probes.Add(probe); layer[p] = probe; }
+                            else layer[p] = new Linear(a.Name, a.Weight);
+                    maxHeld = Math.Max(maxHeld, probes.Sum(pr => pr.Accumulator.ByteCount));
+                    (samples, count) = (0, 0);
+                    foreach (var (ids, labels) in batches)
                     {
-                        var loss = model.Loss(ids, labels);
-                        if (!double.IsFinite(loss.Data.Item())) throw new InvalidOperationException("gradient init: the loss is not finite on the pruned model");
-                        loss.Backward();
+                        using (var scope = TensorScope.Begin())
+                        {
+                            var loss = model.Loss(ids, labels);
+                            if (!double.IsFinite(loss.Data.Item())) throw new InvalidOperationException("gradient init: the loss is not finite on the pruned model");
+                            loss.Backward();
+                        }
+                        samples += ids.Shape[0];
+                        count++;   // the batches belong to the caller (a list may be enumerated again for the next group)
                     }
-                    samples += ids.Shape[0];
-                    count++;   // the batches belong to the caller (a list may be enumerated again for the next group)
+                    if (count == 0) throw new ArgumentException("gradient init: no training samples");
+                    var t1 = sw.Elapsed;
+                    gradTime += t1 - t0;
+                    for (int i = 0; i < inGroup.Count; i++)
+                    {
+                        var (_, _, a, index) = inGroup[i];
+                        using var scope = TensorScope.Begin();
+                        var g = probes[i].Accumulator;
+                        Ops.ScaleInPlace(g, 1.0 / count);
+                        var (sigma, vt) = Svd.RandomizedOnDevice(g, config.Rank, config.Seed + (ulong)index * 31 + 1);
+                        Ops.ScaleInPlace(vt, 1.0 / config.Gamma);
+                        Ops.CopyInto(vt, a.B.Data);
+                        vt.Dispose();
+                        Ops.FillInPlace(a.A.Data, 0);
+                        layers.Add((a.Name, sigma[0]));
+                        progress?.Report((++done, targets.Count));
+                    }
+                    svdTime += sw.Elapsed - t1;
                 }
-                if (count == 0) throw new ArgumentException("gradient init: no training samples");
-                var t1 = sw.Elapsed;
-                gradTime += t1 - t0;
-                for (int i = 0; i < inGroup.Count; i++)
+                finally
                 {
-                    var (_, _, a, index) = inGroup[i];
-                    using var scope = TensorScope.Begin();
-                    var g = probes[i].Accumulator;
-                    Ops.ScaleInPlace(g, 1.0 / count);
-                    var (sigma, vt) = Svd.RandomizedOnDevice(g, config.Rank, config.Seed + (ulong)index * 31 + 1);
-                    Ops.ScaleInPlace(vt, 1.0 / config.Gamma);
-                    Ops.CopyInto(vt, a.B.Data);
-                    Ops.FillInPlace(a.A.Data, 0);
-                    layers.Add((a.Name, sigma[0]));
-                    progress?.Report((++done, targets.Count));
+                    foreach (var (layer, p, a, _) in targets) layer[p] = a;
+                    foreach (var probe in probes) probe.Dispose();
                 }
-                svdTime += sw.Elapsed - t1;
             }
-            finally
-            {
-                foreach (var (layer, p, a) in swapped) layer[p] = a;
-                foreach (var probe in probes) probe.Dispose();
-            }
+        }
+        finally
+        {
+            model.LayerRunner = runner;
         }
         return new Report(samples, count, sw.Elapsed, layers) { Passes = groups.Count, AccumulatorBytes = maxHeld, GradientTime = gradTime, SvdTime = svdTime };
     }

@@ -88,10 +88,13 @@ public sealed class GradientInitDeviceTests
                 (Tensor.FromArray(ids[48..], [1, 48]), Tensor.FromArray(ids[48..], [1, 48]))];
     }
 
-    private static (GradientInit.Report report, List<float[]> b) Init(bool reference, long? budget = null)
+    private static (GradientInit.Report report, List<float[]> b) Init(bool reference, long? budget = null, bool checkpointLayers = false)
     {
         using var model = Pruned();
         using var set = AdapterSet.Attach(model, new AdapterConfig { Rank = 4, Seed = 5 });
+        if (checkpointLayers)   // as `finetune --checkpoint-layers` sets it: the recompute's parameters are the adapters'
+            model.LayerRunner = (layer, x, cos, sin) => Lors.Autograd.Checkpoint.Run(v => layer.Forward(v[0], cos, sin), [x],
+                Projections.All.Select(p => layer[p]).OfType<AdaptedLinear>().SelectMany(a => new[] { a.A, a.B }).ToList());
         var report = reference ? GradientInit.RunReference(model, set, Batches()) : GradientInit.Run(model, set, Batches(), budgetBytes: budget);
         Assert.All(set.Adapters, a => Assert.All(a.A.Data.ToFloatArray(), v => Assert.Equal(0f, v)));
         return (report, set.Adapters.Select(a => a.B.Data.ToFloatArray()).ToList());
@@ -134,6 +137,17 @@ public sealed class GradientInitDeviceTests
         for (int i = 0; i < b1.Count; i++)
             for (int k = 0; k < b1[i].Length; k++)
                 Assert.True(Math.Abs(b1[i][k] - b2[i][k]) < 1e-5, $"matrix {i} element {k}: {b1[i][k]} vs {b2[i][k]}");
+    }
+
+    [Fact]
+    public void LayerCheckpointingDoesNotEmptyTheInit()
+    {
+        var (_, b1) = Init(reference: false);
+        var (r3, b3) = Init(reference: false, checkpointLayers: true);
+        Assert.All(r3.Layers, l => Assert.True(l.TopSigma > 0, l.Name));
+        for (int i = 0; i < b1.Count; i++)
+            for (int k = 0; k < b1[i].Length; k++)
+                Assert.True(Math.Abs(b1[i][k] - b3[i][k]) < 1e-5, $"matrix {i} element {k}: {b1[i][k]} vs {b3[i][k]}");
     }
 
     [Fact]
