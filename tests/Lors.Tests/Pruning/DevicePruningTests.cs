@@ -158,8 +158,13 @@ public class DevicePruningTests(ITestOutputHelper output)
     [Theory]
     [InlineData(PruneMethod.Wanda, "2:4")]
     [InlineData(PruneMethod.SparseGpt, "2:4")]
-    [InlineData(PruneMethod.SparseGpt, "0.5")]
-    public void SimulatedCudaModelPrunesLikeTheHost(PruneMethod method, string patternText)
+    public void SimulatedCudaModelPrunesLikeTheHost(PruneMethod method, string patternText) => SimulatedModel(method, patternText, 2);
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void SimulatedCudaModelPrunesLikeTheHostUnstructured() => SimulatedModel(PruneMethod.SparseGpt, "0.5", 3);
+
+    private static void SimulatedModel(PruneMethod method, string patternText, int samples)
     {
         // The whole device path (calibration forwards, statistics, factor, OBS, masks) on the CUDA kernels.
         CudaBackend.SimulatorEnabled = true;
@@ -167,7 +172,7 @@ public class DevicePruningTests(ITestOutputHelper output)
         Assert.True(Backends.TryGet(device, out _), CudaBackend.FailureReason(CudaBackend.SimulatorIndex));
         using var tmp = new PruneTemp();
         using (var seed = PrunePaths.SmallRandom(5)) seed.SaveFolder(tmp.Sub("m"), storeType: DType.F32);
-        var calib = PrunePaths.RandomCalibration(3, 16, 64, 9);
+        var calib = PrunePaths.RandomCalibration(samples, 16, 64, 9);
         var options = new PruneOptions { Method = method, Pattern = SparsityPattern.Parse(patternText), BlockSize = 16 };
         using var host = LlamaModel.Load(tmp.Sub("m"));
         using var sim = LlamaModel.Load(tmp.Sub("m"), device);
