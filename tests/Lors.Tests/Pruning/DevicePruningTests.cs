@@ -118,6 +118,31 @@ public class DevicePruningTests(ITestOutputHelper output)
         }
     }
 
+    [Theory]
+    [InlineData("2:4")]
+    [InlineData("4:8")]
+    [InlineData("0.5")]
+    public void DeviceCheckAgreesWithTheHostCheck(string patternText)
+    {
+        var pattern = SparsityPattern.Parse(patternText);
+        int rows = 24, cols = 64;
+        var rng = new Random(7);
+        var w = Enumerable.Range(0, rows * cols).Select(_ => (float)(rng.NextDouble() - 0.5)).ToArray();
+        using var t = Tensor.FromArray(w, [rows, cols]);
+        DeviceScorePruning.Magnitude(t, pattern, MagnitudeScope.PerRow);
+        var ok = SparsityCheck.CheckOnDevice("m", t, pattern);
+        Assert.Equal(0, ok.Violations);
+        Assert.Equal(SparsityCheck.CheckMatrix("m", t.ToFloatArray(), rows, cols, pattern), ok);
+        // Plant one violation: a pruned weight of row 5 comes back.
+        var pruned = t.ToFloatArray();
+        int i = Array.FindIndex(pruned, 5 * cols, v => v == 0);
+        pruned[i] = 1;
+        using var bad = Tensor.FromArray(pruned, [rows, cols]);
+        var host = SparsityCheck.CheckMatrix("m", pruned, rows, cols, pattern);
+        Assert.True(host.Violations > 0);
+        Assert.Equal(host, SparsityCheck.CheckOnDevice("m", bad, pattern));
+    }
+
     [Fact]
     public void MaskLowestBreaksTiesLikeTheHost()
     {
@@ -179,6 +204,7 @@ public class DevicePruningTests(ITestOutputHelper output)
         Pruner.Prune(host, options with { Engine = PruneEngine.Host }, calib);
         var rd = Pruner.Prune(sim, options, calib);
         Assert.Equal(PruneEngine.Device, rd.Engine); // Auto picks the device path on a CUDA model
+        Assert.True(SparsityCheck.Check(sim, options.Pattern).Ok); // the device-side check
         foreach (var (layer, p, linear) in host.Linears())
         {
             var a = linear.Weight.Data.ToFloatArray();
