@@ -11,7 +11,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {
-        [CommandArgument(0, "<WHAT>")][Description("train | eval-tasks")]
+        [CommandArgument(0, "<WHAT>")][Description("train | prune | eval-tasks")]
         public string What { get; init; } = "train";
         [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama2-13b | llama3-8b | tiny (the embedded model's shape)")][DefaultValue("tinyllama-1.1b")]
         public string Shape { get; init; } = "tinyllama-1.1b";
@@ -19,13 +19,15 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--seq-len <T>")][DefaultValue(2048)] public int SeqLen { get; init; } = 2048;
         [CommandOption("--batch <B>")][DefaultValue(1)] public int Batch { get; init; } = 1;
         [CommandOption("--rank <R>")][DefaultValue(16)] public int Rank { get; init; } = 16;
-        [CommandOption("--method <M>")][Description("lors | lora | masked | masked-ckpt | none (forward+backward, no adapters)")][DefaultValue("lors")]
+        [CommandOption("--method <M>")][Description("train: lors | lora | masked | masked-ckpt | none (forward+backward, no adapters); prune: magnitude | wanda | sparsegpt")][DefaultValue("lors")]
         public string Method { get; init; } = "lors";
         [CommandOption("--checkpoint-layers")][Description("Recompute each decoder layer in backward (like +gc)")]
         public bool CheckpointLayers { get; init; }
         [CommandOption("--steps <N>")][DefaultValue(10)] public int Steps { get; init; } = 10;
         [CommandOption("--warmup <N>")][DefaultValue(3)] public int Warmup { get; init; } = 3;
         [CommandOption("--layers <N>")][Description("Override the layer count (quick runs)")] public int? Layers { get; init; }
+        [CommandOption("--calib-samples <N>")][Description("prune: calibration samples of --seq-len random tokens")][DefaultValue(128)]
+        public int CalibSamples { get; init; } = 128;
         [CommandOption("--profile")][Description("Print a per-op time breakdown of one step")] public bool Profile { get; init; }
         // eval-tasks: synthetic HellaSwag-shaped items (Bench/EvalTasksBench.cs)
         [CommandOption("--items <N>")][Description("eval-tasks: items (default 10042, HellaSwag validation)")][DefaultValue(10042)] public int Items { get; init; } = 10042;
@@ -34,18 +36,19 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--no-share")][Description("eval-tasks: score padded rows only (no shared contexts), as the harness does")] public bool NoShare { get; init; }
 
         protected override void Check(OptionChecks c) => c
-            .OneOf("<WHAT>", What, "train", "eval-tasks").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama2-13b", "llama3-8b", "tiny")
+            .OneOf("<WHAT>", What, "train", "prune", "eval-tasks").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama2-13b", "llama3-8b", "tiny")
             .Parses("--pattern", Pattern, p => Lors.Train.Pruning.SparsityPattern.Parse(p))
             .Positive("--seq-len", SeqLen).Positive("--batch", Batch).Positive("--rank", Rank)
-            .OneOf("--method", Method, "lors", "lora", "masked", "masked-ckpt", "none")
+            .OneOf("--method", Method, What == "prune" ? ["magnitude", "wanda", "sparsegpt"] : ["lors", "lora", "masked", "masked-ckpt", "none"])
             .Positive("--steps", Steps).NonNegative("--warmup", Warmup).Positive("--layers", Layers)
-            .Positive("--items", Items).Positive("--choices", Choices).Positive("--batch-tokens", BatchTokens);
+            .Positive("--calib-samples", CalibSamples).Positive("--items", Items).Positive("--choices", Choices).Positive("--batch-tokens", BatchTokens);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         if (s.What == "eval-tasks") return EvalTasks(s);
-        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train or eval-tasks)");
+        if (s.What == "prune") return Prune(s);
+        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train, prune or eval-tasks)");
         var r = TrainBench.Run(s);
         if (s.Json) Cli.WriteJson(r);
         else
@@ -64,5 +67,18 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         else AnsiConsole.MarkupLine($"[bold]{r.Shape}[/] eval-tasks on {Markup.Escape(r.Device)}: {r.Items:N0} items x {r.Choices} ({(r.ShareContexts ? "shared contexts" : "padded rows")}, batch {r.BatchTokens} tokens) in [bold]{r.Seconds:F1} s[/] " +
             $"({r.ItemsPerSecond:F0} items/s); {r.RequestTokens:N0} request tokens, {r.ForwardTokens:N0} forward tokens in {r.Forwards:N0} passes ({r.ForwardTokensPerSecond:F0} tokens/s); peak memory {Cli.Bytes(r.PeakBytes)}");
         return 0;
+    }
+
+    private static int Prune(Settings s)
+    {
+        if (s.Method == "lors") throw new ArgumentException("bench prune: give --method magnitude, wanda or sparsegpt");
+        var r = PruneBench.Run(s);
+        if (s.Json) Cli.WriteJson(r);
+        else
+            AnsiConsole.MarkupLine(Markup.Escape($"{r.Shape} {r.Method} {r.Pattern}, {r.Samples} x {r.SeqLen} calibration tokens on {r.Device} ({r.Engine} engine): " +
+                $"{r.Seconds:F1} s (embed {r.EmbedSeconds:F1} s, calibration forward {r.CalibrationForwardSeconds:F1} s, solve {r.SolveSeconds:F1} s; " +
+                $"slowest layer {r.SlowestLayerSeconds:F1} s), peak memory {Cli.Bytes(r.PeakBytes)} (model {Cli.Bytes(r.ModelBytes)}), " +
+                $"sparsity {r.Sparsity:P2}, pattern {(r.PatternOk ? "ok" : "VIOLATED")} (check {r.CheckSeconds:F1} s)"));
+        return r.PatternOk ? 0 : 1;
     }
 }

@@ -49,8 +49,38 @@ public sealed record SparsityReport(IReadOnlyList<LayerSparsity> Layers, Sparsit
 
 public static class SparsityCheck
 {
+    /// <summary>On a GPU model the counts run on the device; a matrix that fails is re-checked on the host for the message.</summary>
     public static PatternCheckResult Check(LlamaModel model, SparsityPattern pattern) =>
-        new(pattern, model.Linears().Select(x => CheckMatrix(x.linear.Name, x.linear.Weight.Data.ToFloatArray(), x.linear.OutFeatures, x.linear.InFeatures, pattern)).ToList());
+        new(pattern, model.Linears().Select(x => model.Device.IsCpu
+            ? CheckMatrix(x.linear.Name, x.linear.Weight.Data.ToFloatArray(), x.linear.OutFeatures, x.linear.InFeatures, pattern)
+            : CheckOnDevice(x.linear.Name, x.linear.Weight.Data, pattern)).ToList());
+
+    /// <summary>
+    /// Zeros from row sums of the non-zero mask; N:M from the largest non-zero count of any group (the mask viewed as
+    /// [groups, M], transposed so the M-long sums run coalesced over groups). Only pass/fail comes back to the host.
+    /// </summary>
+    internal static MatrixCheck CheckOnDevice(string name, Tensor w, SparsityPattern pattern)
+    {
+        int rows = w.Shape[0], cols = w.Shape[1];
+        MatrixCheck OnHost() => CheckMatrix(name, w.ToFloatArray(), rows, cols, pattern);
+        long zeros = DeviceScorePruning.CountZeros(w);
+        switch (pattern)
+        {
+            case SparsityPattern.Unstructured u:
+                return zeros >= SparsityPattern.ZerosFor(u.Value, (long)rows * cols) ? new MatrixCheck(name, rows, cols, zeros, 0, null) : OnHost();
+            case SparsityPattern.NM nm when cols % nm.M == 0 && rows > 0 && cols > 0:
+                using (TensorScope.Begin())
+                {
+                    int groups = checked(rows * (cols / nm.M));
+                    var nz = Ops.NonZeroMask(w).To(DType.F32).Reshape(groups, nm.M);
+                    float most = Ops.Reduce(ReduceOp.Max, Ops.Sum(nz.T(), 0), 0).Item();
+                    if (most <= nm.N) return new MatrixCheck(name, rows, cols, zeros, 0, null);
+                }
+                return OnHost();
+            default:
+                return OnHost();
+        }
+    }
 
     /// <summary>Checks a Hugging Face folder matrix by matrix, without building the model.</summary>
     public static PatternCheckResult Check(string modelDir, SparsityPattern pattern) =>
