@@ -35,6 +35,8 @@ public static class F
 
     public static Variable RmsNorm(Variable x, Variable w, float eps) => Function.Apply(new RmsNormFn(eps), x, w);
     public static Variable Rope(Variable x, Tensor cos, Tensor sin) => Function.Apply(new RopeFn(cos, sin), x);
+    /// <summary>A projection's output y [B, T, H*D] split into heads and rotated: [B, H, T, D], in one pass (and one in backward).</summary>
+    public static Variable RopeHeads(Variable y, int heads, Tensor cos, Tensor sin) => Function.Apply(new RopeHeadsFn(heads, cos, sin), y);
     public static Variable SwiGlu(Variable gate, Variable up) => Function.Apply(new SwiGluFn(), gate, up);
     public static Variable Embedding(Tensor ids, Variable table) => Function.Apply(new EmbeddingFn(ids), table);
     public static Variable Softmax(Variable x) => Function.Apply(new SoftmaxFn(false), x);

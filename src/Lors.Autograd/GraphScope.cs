@@ -27,7 +27,33 @@ public sealed class GraphScope : IDisposable
         return scope.Keep(body());
     }
 
-    internal static void Track(Variable v) => _current?._made.Add(v);
+    [ThreadStatic] private static int _suspended;
+
+    /// <summary>
+    /// Until disposed, scopes on this thread track nothing, so intermediates live until their TensorScope ends (the
+    /// behaviour before automatic lifetimes): for measuring what the scopes save, and for debugging a lifetime.
+    /// </summary>
+    public static IDisposable Suspend()
+    {
+        _suspended++;
+        return new Resume();
+    }
+
+    private sealed class Resume : IDisposable
+    {
+        private bool _done;
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            _suspended--;
+        }
+    }
+
+    internal static void Track(Variable v)
+    {
+        if (_suspended == 0) _current?._made.Add(v);
+    }
 
     /// <summary>Moves a variable made here to the enclosing scope (or to nobody), so it outlives this one.</summary>
     public Variable Keep(Variable v)

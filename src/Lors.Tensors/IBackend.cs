@@ -79,6 +79,12 @@ public interface IBackend : IDisposable
     /// y = x*cos + rotate_half(x)*sin; inverse=true applies the transpose (the backward: sin -> -sin).
     /// </summary>
     void Rope(Tensor x, Tensor cos, Tensor sin, Tensor y, bool inverse);
+    /// <summary>
+    /// RoPE fused with the swap of axes 1 and 2, so the head permute costs no extra pass: tokensFirst: x [B, T, H, D]
+    /// (a projection's output) to y [B, H, T, D]; otherwise x [B, H, T, D] to y [B, T, H, D] (with inverse, the backward).
+    /// y[.., t, ..] = Rope(x[.., t, ..]) at position t; cos/sin [T, D].
+    /// </summary>
+    void RopeSwap(Tensor x, Tensor cos, Tensor sin, Tensor y, bool inverse, bool tokensFirst);
     /// <summary>y = silu(gate) * up; all [rows, C].</summary>
     void SwiGlu(Tensor gate, Tensor up, Tensor y);
     void SwiGluBackward(Tensor gate, Tensor up, Tensor gy, Tensor gGate, Tensor gUp);

@@ -88,6 +88,27 @@ public static partial class Ops
         return y;
     }
 
+    /// <summary>
+    /// RoPE and head permute in one pass. tokensFirst: x [B, T, H, D] gives Rope(x.Permute(0, 2, 1, 3)) [B, H, T, D];
+    /// otherwise x [B, H, T, D] gives Rope(x).Permute(0, 2, 1, 3) as a contiguous [B, T, H, D] (inverse: the backward).
+    /// </summary>
+    public static Tensor RopeSwap(Tensor x, Tensor cos, Tensor sin, bool inverse, bool tokensFirst)
+    {
+        var b = SameBackend("RopeSwap", x, cos, sin);
+        CheckRank("RopeSwap", x, 4, "x");
+        CheckFloat("RopeSwap", x, "x");
+        int t = tokensFirst ? x.Shape[1] : x.Shape[2], d = x.Shape[3];
+        if (cos.Rank != 2 || cos.Shape[0] != t || cos.Shape[1] != d || !cos.Shape.AsSpan().SequenceEqual(sin.Shape))
+            throw new ArgumentException($"RopeSwap: cos {Tensor.ShapeString(cos.Shape)} and sin {Tensor.ShapeString(sin.Shape)} must be [{t}, {d}] for x {Tensor.ShapeString(x.Shape)} ({(tokensFirst ? "[B, T, H, D]" : "[B, H, T, D]")})");
+        if (d % 2 != 0) throw new ArgumentException($"RopeSwap: head dim {d} must be even");
+        using var dx = D(x);
+        using var dc = D(cos);
+        using var ds = D(sin);
+        var y = Tensor.Empty([x.Shape[0], x.Shape[2], x.Shape[1], d], x.DType, x.Device);
+        b.RopeSwap(dx, dc, ds, y, inverse, tokensFirst);
+        return y;
+    }
+
     public static Tensor SwiGlu(Tensor gate, Tensor up)
     {
         CheckSameShape("SwiGlu", gate, up, "gate", "up");

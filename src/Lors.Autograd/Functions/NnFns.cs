@@ -38,6 +38,31 @@ public sealed class RopeFn(Tensor cos, Tensor sin) : Function
     protected override Tensor?[] Backward(Tensor gy) => [Ops.Rope(gy, cos, sin, inverse: true)];
 }
 
+/// <summary>
+/// y [B, T, H*D] to Rope(y viewed [B, T, H, D] permuted to [B, H, T, D]) in one pass; the backward rotates back and
+/// writes [B, T, H*D] in one pass. Equal to Reshape, Permute and Rope composed; reads no input or output.
+/// </summary>
+public sealed class RopeHeadsFn(int heads, Tensor cos, Tensor sin) : Function
+{
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
+    protected override Tensor Forward(Tensor[] inputs)
+    {
+        var y = inputs[0];
+        if (y.Rank != 3 || heads <= 0 || y.Shape[2] % heads != 0)
+            throw new ArgumentException($"RopeHeads: input {Tensor.ShapeString(y.Shape)} must be [B, T, H*D] with H = {heads}");
+        using var split = y.ReshapeOrCopy(y.Shape[0], y.Shape[1], heads, y.Shape[2] / heads);
+        return Ops.RopeSwap(split, cos, sin, inverse: false, tokensFirst: true);
+    }
+
+    protected override Tensor?[] Backward(Tensor gy)
+    {
+        using var g = Ops.RopeSwap(gy, cos, sin, inverse: true, tokensFirst: false); // [B, T, H, D]
+        return [g.Reshape(g.Shape[0], g.Shape[1], g.Shape[2] * g.Shape[3])];
+    }
+}
+
 public sealed class SwiGluFn : Function
 {
     public override bool BackwardReadsOutput => false;

@@ -58,7 +58,8 @@ public sealed class LlamaLayer
         var c = Config;
         int b = x.Shape[0], t = x.Shape[1], d = c.HeadDim;
         Variable Heads(Variable y, int heads) => F.Permute(F.Reshape(y, b, t, heads, d), 0, 2, 1, 3); // [B, T, H*D] -> [B, H, T, D] (views)
-        Variable Rotated(Projection p, int heads) => GraphScope.Run(() => F.Rope(Heads(this[p].Forward(x), heads), cos, sin));
+        // Split into heads and rotated in one pass (forward and backward), not a permute copy then RoPE.
+        Variable Rotated(Projection p, int heads) => GraphScope.Run(() => F.RopeHeads(this[p].Forward(x), heads, cos, sin));
 
         var q = Rotated(Projection.Q, c.NumAttentionHeads);
         var k = Rotated(Projection.K, c.NumKeyValueHeads);

@@ -100,12 +100,18 @@ public sealed partial class LlamaModel : IDisposable
         if (ids.Rank != 2 || ids.DType != DType.I32)
             throw new ArgumentException($"LlamaModel: ids must be i32 [B, T], got {ids.DType.Name()} {Tensor.ShapeString(ids.Shape)}");
         int t = ids.Shape[1], start = cache?.Length ?? 0;
+        // Views read again by RoPE's backward: owned by the caller's scope, like the activations.
         var (cos, sin) = RopeRows(start, t);
-        var x = F.Embedding(ids, Embed);
-        foreach (var layer in Layers)
-            x = cache is null && LayerRunner is not null ? LayerRunner(layer, x, cos, sin) : layer.Forward(x, cos, sin, cache);
+        // One scope over the stack: each layer's output is freed once the backward of the next layer has read it.
+        var hidden = GraphScope.Run(() =>
+        {
+            var x = F.Embedding(ids, Embed);
+            foreach (var layer in Layers)
+                x = cache is null && LayerRunner is not null ? LayerRunner(layer, x, cos, sin) : layer.Forward(x, cos, sin, cache);
+            return F.RmsNorm(x, Norm, (float)Config.RmsNormEps);
+        });
         cache?.Advance(t);
-        return F.RmsNorm(x, Norm, (float)Config.RmsNormEps);
+        return hidden;
     }
 
     /// <summary>Logits [B, T, V] (F32 on the CPU).</summary>
@@ -121,14 +127,18 @@ public sealed partial class LlamaModel : IDisposable
         if (!labels.Shape.AsSpan().SequenceEqual(ids.Shape))
             throw new ArgumentException($"Loss: labels {Tensor.ShapeString(labels.Shape)} must match ids {Tensor.ShapeString(ids.Shape)}");
         int b = ids.Shape[0], t = ids.Shape[1];
-        var hidden = Hidden(ids);
-        // Only positions 0..T-2 predict something; drop the last before the (large) LM head.
-        var used = t > 1 ? F.Reshape(F.Permute(hidden, 1, 0, 2), t, b, -1) : hidden;
         var targets = ShiftedTargets(labels, ignoreIndex);
         var tgt = Tensor.FromArray(targets, [targets.Length], Device); // read again in backward: owned by the caller's scope
-        var h2 = SliceLeadingPositions(used, t - 1, b);
-        var logits = F.Linear(h2, LmHead);
-        return F.CrossEntropy(logits, tgt, ignoreIndex);
+        // In a scope, the [N, V] logits are freed as soon as the cross-entropy backward has read them.
+        return GraphScope.Run(() =>
+        {
+            var hidden = Hidden(ids);
+            // Only positions 0..T-2 predict something; drop the last before the (large) LM head.
+            var used = t > 1 ? F.Reshape(F.Permute(hidden, 1, 0, 2), t, b, -1) : hidden;
+            var h2 = SliceLeadingPositions(used, t - 1, b);
+            var logits = F.Linear(h2, LmHead);
+            return F.CrossEntropy(logits, tgt, ignoreIndex);
+        });
     }
 
     /// <summary>Targets in [position, batch] order for positions 0..T-2: labels[b, t+1].</summary>

@@ -180,6 +180,15 @@ public sealed partial class BackendConformance
                     var (cos, sin) = RopeTables(d, 5, 16, dt);
                     return Out(Ops.Rope(In(d, [2, 3, 5, 16], 110, dt), cos, sin, inverse));
                 }, Tolerance.For(dt));
+        // RoPE fused with the head permute: tokens-first in (the forward), heads-first in (the backward); T = 1 too.
+        foreach (var dt in FloatTypes)
+            foreach (var (inverse, tokensFirst, t, dim) in new[] { (false, true, 7, 16), (true, false, 7, 16), (false, true, 1, 64), (true, false, 5, 128) })
+                Case("RopeSwap", $"{dt.Name()} T={t} D={dim} {(tokensFirst ? "[B,T,H,D] in" : "[B,H,T,D] in")} inverse={inverse}", d =>
+                {
+                    var (cos, sin) = RopeTables(d, t, dim, dt);
+                    int[] shape = tokensFirst ? [2, t, 3, dim] : [2, 3, t, dim];
+                    return Out(Ops.RopeSwap(In(d, shape, 121, dt), cos, sin, inverse, tokensFirst));
+                }, Tolerance.For(dt));
         foreach (var dt in FloatTypes)
         {
             Case("SwiGlu", $"{dt.Name()} [11,70]", d => Out(Ops.SwiGlu(In(d, [11, 70], 111, dt, -4, 4), In(d, [11, 70], 112, dt))), Tolerance.For(dt));

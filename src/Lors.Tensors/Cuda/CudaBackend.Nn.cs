@@ -15,6 +15,7 @@ public sealed partial class CudaBackend
     private Action<Index1D, ArrayView<byte>, ArrayView<float>, ArrayView<byte>, ArrayView<float>, int, int, int, int>? _kRmsGwPartial;
     private Action<Index1D, ArrayView<float>, ArrayView<byte>, int, int, int>? _kRmsGwFinal;
     private Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, int, int, int, int, int>? _kRope;
+    private Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, int, int, int, int, int, int, int>? _kRopeSwap;
     private Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, int>? _kSwiGlu;
     private Action<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, int>? _kSwiGluBack;
     private Action<KernelConfig, ArrayView<int>, ArrayView<byte>, ArrayView<byte>, ArrayView<int>, int, int, int, int>? _kEmbed;
@@ -93,6 +94,17 @@ public sealed partial class CudaBackend
         if (n == 0) return;
         var xv = Bytes(x); var cv = Bytes(cos); var sv = Bytes(sin); var yv = Bytes(y);
         Run("Rope", () => (_kRope ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, int, int, int, int, int>(NnKernels.Rope))(n, xv, cv, sv, yv, dt, tc, t, d, inverse ? 1 : 0));
+    }
+
+    public void RopeSwap(Tensor x, Tensor cos, Tensor sin, Tensor y, bool inverse, bool tokensFirst)
+    {
+        int dt = Ft("RopeSwap", x), tc = Ft("RopeSwap", cos);
+        SameType("RopeSwap", x, y);
+        SameType("RopeSwap", cos, sin);
+        int n = Count("RopeSwap", x.Numel), y1 = y.Shape[1], y2 = y.Shape[2], d = y.Shape[3];
+        if (n == 0) return;
+        var xv = Bytes(x); var cv = Bytes(cos); var sv = Bytes(sin); var yv = Bytes(y);
+        Run("RopeSwap", () => (_kRopeSwap ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, int, int, int, int, int, int, int>(NnKernels.RopeSwap))(n, xv, cv, sv, yv, dt, tc, y1, y2, d, inverse ? 1 : 0, tokensFirst ? 1 : 0));
     }
 
     public void SwiGlu(Tensor gate, Tensor up, Tensor y)

@@ -103,6 +103,28 @@ public sealed class GradCheckTests
         Check(v => F.Rope(v[0], cos, sin), R([b, h, t, d], 8));
     }
 
+    [Theory]
+    [InlineData(1, 1, 3, 4)]
+    [InlineData(2, 3, 5, 8)]
+    public void RopeHeads(int b, int h, int t, int d)
+    {
+        using var s = TensorScope.Begin();
+        var cos = Ops.Unary(UnaryOp.Tanh, R([t, d], 6));
+        var sin = Ops.Unary(UnaryOp.Tanh, R([t, d], 7));
+        Check(v => F.RopeHeads(v[0], h, cos, sin), R([b, t, h * d], 9));
+        // and the same values and gradient as the composition it replaces
+        var x = R([b, t, h * d], 10);
+        var gy = R([b, h, t, d], 11);
+        var a = new Variable(x, true);
+        var fused = F.RopeHeads(a, h, cos, sin);
+        fused.Backward(gy);
+        var c = new Variable(x, true);
+        var composed = F.Rope(F.Permute(F.Reshape(c, b, t, h, d), 0, 2, 1, 3), cos, sin);
+        composed.Backward(gy);
+        Assert.Equal(composed.Data.ToDoubleArray(), fused.Data.ToDoubleArray());
+        Assert.Equal(c.Grad!.ToDoubleArray(), a.Grad!.ToDoubleArray());
+    }
+
     [Fact]
     public void SwiGluSoftmaxLogSoftmax()
     {

@@ -188,4 +188,34 @@ public abstract partial class BackendSuite
         using var g2 = Ops.SwiGlu(exd, ndd);
         Close(g2.ToDoubleArray(), g1, 0.0, "swiglu of expanded and narrowed views");
     }
+
+    [BackendFact]
+    public void RopeSwapEqualsPermuteThenRope() => ForEachLevel(() =>
+    {
+        foreach (var dt in FloatTypes)
+            foreach (var (b, t, h, d) in new[] { (1, 1, 1, 2), (2, 5, 3, 8), (1, 9, 2, 34), (2, 3, 4, 64) })
+            {
+                var cosv = Rand(t * d, t + d);
+                var sinv = Rand(t * d, t + d + 1);
+                using var cos = Make(Round(cosv, dt), [t, d], dt);
+                using var sin = Make(Round(sinv, dt), [t, d], dt);
+                using var x = Make(Round(Rand(b * t * h * d, b + t + h + d), dt), [b, t, h, d], dt);
+                foreach (var inverse in new[] { false, true })
+                {
+                    // Forward layout: x [B, T, H, D] -> [B, H, T, D].
+                    using var p = x.Permute(0, 2, 1, 3);
+                    using var want = Ops.Rope(p, cos, sin, inverse);
+                    using var got = Ops.RopeSwap(x, cos, sin, inverse, tokensFirst: true);
+                    Assert.Equal(want.Shape, got.Shape);
+                    Close(want.ToDoubleArray(), got, dt == DType.F64 ? 1e-15 : 1e-7, $"ropeswap tokens-first {dt} [{b},{t},{h},{d}] inverse={inverse}");
+                    // Backward layout: [B, H, T, D] -> [B, T, H, D].
+                    using var hx = x.Reshape(b, h, t, d);
+                    using var r = Ops.Rope(hx, cos, sin, inverse);
+                    using var rp = r.Permute(0, 2, 1, 3);
+                    using var got2 = Ops.RopeSwap(hx, cos, sin, inverse, tokensFirst: false);
+                    Assert.Equal([b, t, h, d], got2.Shape);
+                    Close(rp.ToDoubleArray(), got2, dt == DType.F64 ? 1e-15 : 1e-7, $"ropeswap heads-first {dt} [{b},{h},{t},{d}] inverse={inverse}");
+                }
+            }
+    });
 }

@@ -28,6 +28,25 @@ internal static class NnKernels
         Elem.St(y, dt, i, Elem.Ld(x, dt, i) * Elem.Ld(cos, tc, cs) + rot * s);
     }
 
+    /// <summary>
+    /// RoPE with axes 1 and 2 swapped: element i of y [B, Y1, Y2, D] comes from x [B, Y2, Y1, D]; the position is Y2's
+    /// index when tokensFirst != 0 (y is [B, H, T, D]), else Y1's (y is [B, T, H, D]).
+    /// </summary>
+    public static void RopeSwap(Index1D i, ArrayView<byte> x, ArrayView<byte> cos, ArrayView<byte> sin, ArrayView<byte> y, int dt, int tc, int y1, int y2, int d, int inverse, int tokensFirst)
+    {
+        int di = i % d;
+        int row = i / d;
+        int j = row % y2, r1 = row / y2 % y1, b = row / y2 / y1;
+        long src = ((long)(b * y2 + j) * y1 + r1) * d;
+        int ti = tokensFirst != 0 ? j : r1;
+        int h = d / 2;
+        float rot = di < h ? -Elem.Ld(x, dt, src + di + h) : Elem.Ld(x, dt, src + di - h);
+        long cs = (long)ti * d + di;
+        float s = Elem.Ld(sin, tc, cs);
+        if (inverse != 0) s = -s;
+        Elem.St(y, dt, i, Elem.Ld(x, dt, src + di) * Elem.Ld(cos, tc, cs) + rot * s);
+    }
+
     public static void SwiGlu(Index1D i, ArrayView<byte> gate, ArrayView<byte> up, ArrayView<byte> y, int dt)
     {
         float g = Elem.Ld(gate, dt, i);
