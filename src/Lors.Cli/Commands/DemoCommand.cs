@@ -39,14 +39,27 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
             .Positive("--rank", Rank).Positive("--eval-windows", EvalWindows).Positive("--calib-samples", CalibSamples).NotEmpty("--out", Out);
     }
 
+    /// <summary>Empties --out of an earlier demo's files; a folder holding anything else is refused, never deleted.</summary>
+    private static void ClearOutput(string outDir)
+    {
+        if (Directory.Exists(outDir))
+        {
+            var ours = FinetuneCommand.RunEntries.Append("merged").ToHashSet();
+            var foreign = Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Where(n => !ours.Contains(n!)).Take(3).ToList();
+            if (foreign.Count > 0)
+                throw new IOException($"--out: folder '{outDir}' holds files the demo did not write ({string.Join(", ", foreign)}); choose another folder");
+            Directory.Delete(outDir, recursive: true);
+        }
+        Directory.CreateDirectory(outDir);
+    }
+
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var total = Stopwatch.StartNew();
         var method = FinetuneCommand.ParseMethod(s.Method);
         var modelDir = Cli.EmbeddedModel;
         var outDir = Path.GetFullPath(s.Out ?? Path.Combine("runs", $"demo-{s.Method.ToLowerInvariant()}"));
-        if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true);
-        Directory.CreateDirectory(outDir);
+        ClearOutput(outDir);
         var heldOut = Cli.EmbeddedText("test");
         var trainText = Cli.EmbeddedText("train");
         var device = s.Device;

@@ -213,8 +213,16 @@ public sealed partial class LlamaModel
             var src = Path.Combine(from, f);
             if (!File.Exists(src) || Path.GetFullPath(src) == Path.GetFullPath(Path.Combine(to, f))) continue;
             var tmp = Path.Combine(to, f + ".tmp");
-            File.Copy(src, tmp, overwrite: true);
-            File.Move(tmp, Path.Combine(to, f), overwrite: true);
+            try
+            {
+                File.Copy(src, tmp, overwrite: true);
+                File.Move(tmp, Path.Combine(to, f), overwrite: true);
+            }
+            catch (IOException e)   // e.g. a full disk: .NET's text does not always say which file
+            {
+                try { File.Delete(tmp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+                throw new IOException($"copying {src} to {Path.Combine(to, f)}: {e.Message.Split('\n')[0].Trim()}", e);
+            }
         }
     }
 

@@ -31,6 +31,11 @@ internal static class CliHardeningHarness
         try
         {
             long allocated = 0;
+            // Managed allocations of the thread that runs the tool plus the growth of native tensor memory (process-wide,
+            // so a test running beside this one can only make the bound stricter).
+            var native = Lors.Tensors.Backends.Cpu.Memory;
+            native.ResetPeak();
+            long nativeBefore = native.CurrentBytes;
             var task = Task.Factory.StartNew(() =>
             {
                 long before = GC.GetAllocatedBytesForCurrentThread();
@@ -39,7 +44,7 @@ internal static class CliHardeningHarness
             }, TaskCreationOptions.LongRunning);
             if (!task.Wait(CaseTimeout))
                 Assert.Fail($"lors {string.Join(' ', args)}: no answer after {CaseTimeout.TotalSeconds} s (a hang)");
-            return new Outcome(task.Result, o.ToString(), e.ToString(), allocated);
+            return new Outcome(task.Result, o.ToString(), e.ToString(), allocated + Math.Max(0, native.PeakBytes - nativeBefore));
         }
         finally
         {
