@@ -155,10 +155,11 @@ public sealed class LoglikelihoodTests
         using var noGrad = Lors.Autograd.GradMode.NoGrad();
         using var scope = Lors.Tensors.TensorScope.Begin();
         var full = model.Hidden(Lors.Tensors.Tensor.FromArray(ids, [b, t])).Data.ToFloatArray(); // [B, T, C]
-        using var cache = new KvCache(model, b, t);
+        using var cache = new KvCache(model, b, t + 4); // gathered back to t positions
         var prefix = Enumerable.Range(0, b).SelectMany(i => ids.Skip(i * t).Take(p)).ToArray();
         model.Hidden(Lors.Tensors.Tensor.FromArray(prefix, [b, p]), cache);
-        using var sub = cache.Gather(perm);
+        using var sub = cache.Gather(perm, t);
+        Assert.Equal(t, sub.MaxTokens);
         Assert.Equal(p, sub.Length);
         var rest = perm.SelectMany(i => ids.Skip(i * t + p).Take(t - p)).ToArray();
         var h = model.Hidden(Lors.Tensors.Tensor.FromArray(rest, [b, t - p]), sub).Data.ToFloatArray(); // [B, T-p, C]

@@ -1,7 +1,7 @@
 // Shared-context scoring: the requests of one context (HellaSwag's 4 endings, ARC's 3-5 answers) compute the context
 // once. Contexts of equal length L are prefilled together as [G, L] into a KV cache (no padding needed); the
 // last context position predicts every continuation's first token; then the cache rows are gathered, one per request
-// ([R, Hkv, MaxT, D]), and the continuations minus their last token run as [R, m] on top, right-padded (a padded
+// ([R, Hkv, L + m, D], m this batch's longest continuation less one), and the continuations minus their last token run as [R, m] on top, right-padded (a padded
 // position only follows the scored ones). Exact: the same tokens at the same positions as the harness's
 // context + continuation input; only the work differs.
 using Lors.Models.Llama;
@@ -84,7 +84,7 @@ public static partial class LoglikelihoodScorer
             int b = Math.Clamp(batchTokens / (l + mb), 1, rest.Count - start);
             var part = rest.GetRange(start, b);
             start += b;
-            using var sub = cache.Gather(part.Select(x => x.row).ToArray());
+            using var sub = cache.Gather(part.Select(x => x.row).ToArray(), l + mb); // rows trimmed to this batch's length
             using var partScope = TensorScope.Begin();
             var cont = new int[b * mb]; // right-padded with id 0
             gather.Clear(); targets.Clear(); owner.Clear();
