@@ -58,7 +58,7 @@ public static partial class LoglikelihoodScorer
         using var cache = new KvCache(model, g, l + m);
         var ids = new int[g * l];
         for (int i = 0; i < g; i++) chunk[i].context.CopyTo(ids, i * l);
-        var hidden = model.Hidden(Tensor.FromArray(ids, [g, l], model.Device), cache).Data; // [G, L, C]
+        var hidden = model.Hidden(Tensor.FromArray(ids, [g, l], model.Device), cache, layerScopes: true).Data; // [G, L, C]
         // The last context position predicts each request's first continuation token.
         List<int> gather = [], targets = [], owner = [];
         for (int i = 0; i < g; i++)
@@ -99,7 +99,7 @@ public static partial class LoglikelihoodScorer
                     owner.Add(part[i].request);
                 }
             }
-            var h = model.Hidden(Tensor.FromArray(cont, [b, mb], model.Device), sub).Data; // [b, mb, C], positions l..l+mb-1
+            var h = model.Hidden(Tensor.FromArray(cont, [b, mb], model.Device), sub, layerScopes: true).Data; // [b, mb, C], positions l..l+mb-1
             stats.Forwards++;
             stats.ForwardTokens += (long)b * mb;
             stats.ScoredTokens += gather.Count;
