@@ -28,23 +28,31 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>
-    /// A new cache whose row r holds this cache's row rows[r] (all MaxTokens positions; Length carried over): one
-    /// cached prefix continued by several sequences. One row gather per layer buffer.
+    /// A new cache whose row r holds this cache's row rows[r] (Length carried over), with room for maxTokens positions
+    /// (default this cache's MaxTokens): one cached prefix continued by several sequences. One gather per layer buffer.
     /// </summary>
-    public KvCache Gather(IReadOnlyList<int> rows)
+    public KvCache Gather(IReadOnlyList<int> rows, int? maxTokens = null)
     {
-        int b = _keys[0].Shape[0];
+        int b = _keys[0].Shape[0], h = _keys[0].Shape[1], d = _keys[0].Shape[3], m = maxTokens ?? MaxTokens;
+        if (m < Length || m > MaxTokens)
+            throw new ArgumentOutOfRangeException(nameof(maxTokens), $"KvCache.Gather: maxTokens {m} must lie in [{Length}, {MaxTokens}]");
         foreach (int r in rows)
             if ((uint)r >= (uint)b) throw new ArgumentOutOfRangeException(nameof(rows), $"KvCache.Gather: row {r} is outside the cache's {b} rows");
+        // The buffers as tables of D-wide rows [B*H*MaxT, D]; output row (r, head, p) reads (rows[r]*H + head)*MaxT + p.
+        var idx = new int[checked(rows.Count * h * m)];
+        for (int r = 0; r < rows.Count; r++)
+            for (int j = 0; j < h; j++)
+                for (int p = 0; p < m; p++)
+                    idx[((long)r * h + j) * m + p] = checked((rows[r] * h + j) * MaxTokens + p);
         using var _ = TensorScope.Detached();
-        using var idx = Tensor.FromArray(rows.ToArray(), [rows.Count], _keys[0].Device);
+        using var index = Tensor.FromArray(idx, [idx.Length], _keys[0].Device);
         Tensor GatherRows(Tensor buf)
         {
-            using var flat = buf.Reshape(b, -1);
-            using var picked = Ops.Embedding(idx, flat); // [R, Hkv*MaxT*D]
-            return picked.Reshape([rows.Count, .. buf.Shape[1..]]);
+            using var flat = buf.Reshape(-1, d);
+            using var picked = Ops.Embedding(index, flat); // [R*H*m, D]
+            return picked.Reshape(rows.Count, h, m, d);
         }
-        return new KvCache(_keys.Select(GatherRows).ToArray(), _values.Select(GatherRows).ToArray(), MaxTokens, Length);
+        return new KvCache(_keys.Select(GatherRows).ToArray(), _values.Select(GatherRows).ToArray(), m, Length);
     }
 
     public int MaxTokens { get; }

@@ -94,24 +94,39 @@ public sealed partial class LlamaModel : IDisposable
 
     public long ParameterCount => Parameters().Sum(p => p.value.Data.Numel);
 
-    /// <summary>ids I32 [B, T] to the final hidden states [B, T, C]. startPosition offsets RoPE (with a cache).</summary>
-    public Variable Hidden(Tensor ids, KvCache? cache = null)
+    /// <summary>
+    /// ids I32 [B, T] to the final hidden states [B, T, C]. startPosition offsets RoPE (with a cache). With
+    /// layerScopes under no-grad (inference on large batches), each layer's intermediates are freed when it returns
+    /// and only the running hidden state is kept, instead of every layer's until the caller's scope ends.
+    /// </summary>
+    public Variable Hidden(Tensor ids, KvCache? cache = null, bool layerScopes = false)
     {
         if (ids.Rank != 2 || ids.DType != DType.I32)
             throw new ArgumentException($"LlamaModel: ids must be i32 [B, T], got {ids.DType.Name()} {Tensor.ShapeString(ids.Shape)}");
         int t = ids.Shape[1], start = cache?.Length ?? 0;
         // Views read again by RoPE's backward: owned by the caller's scope, like the activations.
         var (cos, sin) = RopeRows(start, t);
-        // One scope over the stack: each layer's output is freed once the backward of the next layer has read it.
+        // One scope over the stack: each layer's output is freed once the backward of the next layer has read it
+        // (with layerScopes under no-grad, as soon as the next layer has run).
         var hidden = GraphScope.Run(() =>
         {
             var x = F.Embedding(ids, Embed);
             foreach (var layer in Layers)
-                x = cache is null && LayerRunner is not null ? LayerRunner(layer, x, cos, sin) : layer.Forward(x, cos, sin, cache);
+                x = layerScopes && !GradMode.IsEnabled ? ForwardScoped(layer, x, cos, sin, cache)
+                    : cache is null && LayerRunner is not null ? LayerRunner(layer, x, cos, sin) : layer.Forward(x, cos, sin, cache);
             return F.RmsNorm(x, Norm, (float)Config.RmsNormEps);
         });
         cache?.Advance(t);
         return hidden;
+    }
+
+    private static Variable ForwardScoped(LlamaLayer layer, Variable x, Tensor cos, Tensor sin, KvCache? cache)
+    {
+        Tensor y;
+        using (var scope = TensorScope.Begin())
+            y = scope.Keep(layer.Forward(x, cos, sin, cache).Data);
+        x.Data.Dispose(); // the previous layer's output (or the embedding): nothing reads it again without a graph
+        return new Variable(y);
     }
 
     /// <summary>Logits [B, T, V] (F32 on the CPU).</summary>

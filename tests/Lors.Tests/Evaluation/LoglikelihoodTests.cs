@@ -155,10 +155,11 @@ public sealed class LoglikelihoodTests
         using var noGrad = Lors.Autograd.GradMode.NoGrad();
         using var scope = Lors.Tensors.TensorScope.Begin();
         var full = model.Hidden(Lors.Tensors.Tensor.FromArray(ids, [b, t])).Data.ToFloatArray(); // [B, T, C]
-        using var cache = new KvCache(model, b, t);
+        using var cache = new KvCache(model, b, t + 4); // gathered back to t positions
         var prefix = Enumerable.Range(0, b).SelectMany(i => ids.Skip(i * t).Take(p)).ToArray();
         model.Hidden(Lors.Tensors.Tensor.FromArray(prefix, [b, p]), cache);
-        using var sub = cache.Gather(perm);
+        using var sub = cache.Gather(perm, t);
+        Assert.Equal(t, sub.MaxTokens);
         Assert.Equal(p, sub.Length);
         var rest = perm.SelectMany(i => ids.Skip(i * t + p).Take(t - p)).ToArray();
         var h = model.Hidden(Lors.Tensors.Tensor.FromArray(rest, [b, t - p]), sub).Data.ToFloatArray(); // [B, T-p, C]
@@ -169,5 +170,28 @@ public sealed class LoglikelihoodTests
                 for (int k = 0; k < c; k++)
                     maxErr = Math.Max(maxErr, Math.Abs(h[(i * (t - p) + j) * c + k] - full[(perm[i] * t + p + j) * c + k]));
         Assert.True(maxErr < 1e-4, $"max |cached - full| = {maxErr}");
+    }
+
+    [Fact]
+    public void LayerScopesFreeEachLayersIntermediatesAndChangeNothing()
+    {
+        using var model = LlamaModel.Load(RepoPaths.TinyModel);
+        var rng = new Random(9);
+        var ids = Enumerable.Range(0, 8 * 128).Select(_ => rng.Next(3, 4096)).ToArray();
+        var mem = Lors.Tensors.Backends.Cpu.Memory;
+        (float[] h, long peak) Run(bool layerScopes)
+        {
+            using var noGrad = Lors.Autograd.GradMode.NoGrad();
+            long before = mem.CurrentBytes;
+            mem.ResetPeak();
+            using var scope = Lors.Tensors.TensorScope.Begin();
+            var h = model.Hidden(Lors.Tensors.Tensor.FromArray(ids, [8, 128]), layerScopes: layerScopes).Data.ToFloatArray();
+            return (h, mem.PeakBytes - before);
+        }
+        var (plain, plainPeak) = Run(false);
+        var (scoped, scopedPeak) = Run(true);
+        Assert.Equal(plain, scoped);
+        // Six layers' intermediates held to the end vs one layer's at a time.
+        Assert.True(scopedPeak * 3 < plainPeak, $"peak with layer scopes {scopedPeak:N0} B, without {plainPeak:N0} B");
     }
 }

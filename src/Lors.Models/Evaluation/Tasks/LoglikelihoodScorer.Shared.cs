@@ -1,7 +1,7 @@
 // Shared-context scoring: the requests of one context (HellaSwag's 4 endings, ARC's 3-5 answers) compute the context
 // once. Contexts of equal length L are prefilled together as [G, L] into a KV cache (no padding needed); the
 // last context position predicts every continuation's first token; then the cache rows are gathered, one per request
-// ([R, Hkv, MaxT, D]), and the continuations minus their last token run as [R, m] on top, right-padded (a padded
+// ([R, Hkv, L + m, D], m this batch's longest continuation less one), and the continuations minus their last token run as [R, m] on top, right-padded (a padded
 // position only follows the scored ones). Exact: the same tokens at the same positions as the harness's
 // context + continuation input; only the work differs.
 using Lors.Models.Llama;
@@ -58,7 +58,7 @@ public static partial class LoglikelihoodScorer
         using var cache = new KvCache(model, g, l + m);
         var ids = new int[g * l];
         for (int i = 0; i < g; i++) chunk[i].context.CopyTo(ids, i * l);
-        var hidden = model.Hidden(Tensor.FromArray(ids, [g, l], model.Device), cache).Data; // [G, L, C]
+        var hidden = model.Hidden(Tensor.FromArray(ids, [g, l], model.Device), cache, layerScopes: true).Data; // [G, L, C]
         // The last context position predicts each request's first continuation token.
         List<int> gather = [], targets = [], owner = [];
         for (int i = 0; i < g; i++)
@@ -84,7 +84,7 @@ public static partial class LoglikelihoodScorer
             int b = Math.Clamp(batchTokens / (l + mb), 1, rest.Count - start);
             var part = rest.GetRange(start, b);
             start += b;
-            using var sub = cache.Gather(part.Select(x => x.row).ToArray());
+            using var sub = cache.Gather(part.Select(x => x.row).ToArray(), l + mb); // rows trimmed to this batch's length
             using var partScope = TensorScope.Begin();
             var cont = new int[b * mb]; // right-padded with id 0
             gather.Clear(); targets.Clear(); owner.Clear();
@@ -99,7 +99,7 @@ public static partial class LoglikelihoodScorer
                     owner.Add(part[i].request);
                 }
             }
-            var h = model.Hidden(Tensor.FromArray(cont, [b, mb], model.Device), sub).Data; // [b, mb, C], positions l..l+mb-1
+            var h = model.Hidden(Tensor.FromArray(cont, [b, mb], model.Device), sub, layerScopes: true).Data; // [b, mb, C], positions l..l+mb-1
             stats.Forwards++;
             stats.ForwardTokens += (long)b * mb;
             stats.ScoredTokens += gather.Count;

@@ -108,7 +108,7 @@ public static partial class LoglikelihoodScorer
         }
         using var scope = TensorScope.Begin();
         var input2 = Tensor.FromArray(ids, [b, t], model.Device);
-        var hidden = model.Hidden(input2).Data;                       // [B, T, C]
+        var hidden = model.Hidden(input2, layerScopes: true).Data;                     // [B, T, C]
         stats.Forwards++;
         stats.ForwardTokens += (long)b * t;
         stats.ScoredTokens += gather.Count;

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# GPU run for `lors eval-tasks` (issue 16), in order of priority; after bench/gpu/prepare.sh, from the repository root
+# with .device carried. Logs and golden.json land in $OUT; commit golden.json as tests/fixtures/zeroshot/golden.json.
+set -uo pipefail
+source bench/gpu/lib.sh
+# 1. The fixture items' log-likelihoods on the GPU (both batched paths, fp32 and bf16) against the CPU reference.
+step selftest-zeroshot 120 $L selftest --device cuda --filter zero-shot-only
+# 2. The golden file from transformers (the harness's procedure), for ZeroShotGoldenTests.
+step golden 120 python3 bench/gpu/zeroshot_golden.py
+cp tests/fixtures/zeroshot/golden.json "$OUT/" 2>/dev/null
+# 3. Throughput: HellaSwag-shaped 10,042 x 4 on the Llama-2-7B shape (target <= 120 s), shared contexts, then rows only.
+step bench-zs-7b 300 $L bench eval-tasks --shape llama2-7b --device cuda
+step bench-zs-7b-rows 300 $L bench eval-tasks --shape llama2-7b --device cuda --no-share
+# 4. The transformers anchor (HFLM's loop) on the first 2,000 items of the same data; scaled to 10,042 in its JSON.
+step anchor-zs-7b 300 python3 bench/gpu/zeroshot_anchor.py llama2-7b 2000 32
+exit 0

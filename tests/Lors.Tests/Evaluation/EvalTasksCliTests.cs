@@ -1,0 +1,64 @@
+// `lors eval-tasks` and `lors bench eval-tasks` in-process: JSON output on the fixtures, bad input as a one-line error.
+using System.Text.Json;
+using Lors.Cli;
+
+namespace Lors.Tests.Evaluation;
+
+[Collection("Console")]
+public sealed class EvalTasksCliTests
+{
+    private static (int rc, string stdout, string stderr) Run(params string[] args)
+    {
+        Directory.SetCurrentDirectory(RepoPaths.Root);
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        var o = new StringWriter();
+        var e = new StringWriter();
+        Console.SetOut(o);
+        Console.SetError(e);
+        try { return (LorsApp.Run(args), o.ToString(), e.ToString()); }
+        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+    }
+
+    [Fact]
+    public void JsonHasEachTaskAndTheMean()
+    {
+        var (rc, stdout, stderr) = Run("eval-tasks", "--data", "tests/fixtures/zeroshot", "--tasks", "boolq,piqa,winogrande", "--limit", "2", "--device", "cpu", "--json");
+        Assert.True(rc == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var tasks = doc.RootElement.GetProperty("tasks");
+        var accs = new[] { "boolq", "piqa", "winogrande" }.Select(t =>
+        {
+            Assert.Equal(2, tasks.GetProperty(t).GetProperty("docs").GetInt32());
+            return tasks.GetProperty(t).GetProperty("acc").GetDouble();
+        }).ToList();
+        Assert.Equal(accs.Average(), doc.RootElement.GetProperty("mean_acc").GetDouble(), 12);
+        Assert.Equal(JsonValueKind.Null, tasks.GetProperty("boolq").GetProperty("acc_norm").ValueKind);
+        Assert.Equal(JsonValueKind.Number, tasks.GetProperty("piqa").GetProperty("acc_norm").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("eval-tasks --data /nonexistent/zs", "/nonexistent/zs")]
+    [InlineData("eval-tasks --data tests/fixtures/zeroshot --tasks boolq,mmlu", "mmlu")]
+    [InlineData("eval-tasks --data tests/fixtures --tasks rte", "rte/validation")]
+    [InlineData("eval-tasks --data tests/fixtures/zeroshot --limit 0", "--limit")]
+    [InlineData("eval-tasks --tasks boolq", "--data")]
+    [InlineData("bench eval-tasks --shape tiny --items 0 --device cpu", "--items")]
+    public void BadInputIsAOneLineError(string args, string mentioned)
+    {
+        var (rc, stdout, stderr) = Run(args.Split(' '));
+        Assert.NotEqual(0, rc);
+        Assert.Contains(mentioned, stderr + stdout);
+    }
+
+    [Fact]
+    public void BenchSharesContexts()
+    {
+        var (rc, stdout, stderr) = Run("bench", "eval-tasks", "--shape", "tiny", "--layers", "1", "--items", "12", "--device", "cpu", "--json");
+        Assert.True(rc == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        var r = doc.RootElement;
+        Assert.Equal(48, r.GetProperty("requests").GetInt32());
+        // Each context runs once instead of four times: fewer forward tokens than the requests hold.
+        Assert.True(r.GetProperty("forward_tokens").GetInt64() < r.GetProperty("request_tokens").GetInt64(), stdout);
+    }
+}
