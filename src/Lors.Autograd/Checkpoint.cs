@@ -20,12 +20,17 @@ public static class Checkpoint
     {
         private Tensor[] _inputs = [];
 
+        public override bool BackwardReadsInput(int index) => index < inputCount;
+        public override bool BackwardReadsOutput => false;
+
         protected override Tensor Forward(Tensor[] inputs)
         {
             _inputs = inputs[..inputCount];
             using var noGrad = GradMode.NoGrad();
             using var scope = TensorScope.Begin();
+            using var graph = GraphScope.Begin();
             var output = body(_inputs.Select(t => new Variable(t)).ToArray());
+            graph.Forget(output); // its data becomes this node's output
             return scope.Keep(output.Data);
         }
 
@@ -35,6 +40,7 @@ public static class Checkpoint
             var leaves = _inputs.Select((t, i) => new Variable(t, NeedsInputGrad[i])).ToArray();
             var result = new Tensor?[NeedsInputGrad.Length]; // parameters: null, they accumulated themselves
             using (var scope = TensorScope.Begin())
+            using (GraphScope.Begin())
             {
                 var output = body(leaves);
                 if (output.RequiresGrad) output.Backward(gy);

@@ -34,6 +34,7 @@ internal static class Engine
             {
                 g.Dispose();
                 node.Function.Release();
+                node.ReleaseSaved();
                 node.Done = true;
             }
             for (int k = 0; k < node.Inputs.Length; k++)

@@ -18,6 +18,15 @@ public abstract class Function
     protected abstract Tensor Forward(Tensor[] inputs);
     protected abstract Tensor?[] Backward(Tensor gradOutput);
 
+    /// <summary>
+    /// Whether Backward reads the data of input i (directly, not through a view or copy it saved itself). False lets an
+    /// intermediate input be freed as soon as user code drops it. The default is the safe answer.
+    /// </summary>
+    public virtual bool BackwardReadsInput(int index) => true;
+
+    /// <summary>Whether Backward reads the output's data (softmax, attention); false for most functions.</summary>
+    public virtual bool BackwardReadsOutput => true;
+
     /// <summary>Marks a tensor made by Forward as saved by this node: it is freed once Backward has run.</summary>
     protected Tensor Save(Tensor t)
     {
@@ -36,9 +45,21 @@ public abstract class Function
         if (!record)
         {
             fn.Release();
-            return new Variable(output, creator: null);
+            var plain = new Variable(output, creator: null);
+            GraphScope.Track(plain);
+            return plain;
         }
-        return new Variable(output, new Node(fn, inputs));
+        var node = new Node(fn, inputs);
+        var result = new Variable(output, node);
+        // Intermediates this node's backward reads stay alive (even when dropped) until the backward has run.
+        var saved = new List<Variable>();
+        for (int i = 0; i < inputs.Length; i++)
+            if (inputs[i].IsIntermediate && fn.BackwardReadsInput(i)) saved.Add(inputs[i]);
+        if (fn.BackwardReadsOutput) saved.Add(result);
+        foreach (var v in saved) v.SavedBy++;
+        node.Saved = saved.ToArray();
+        GraphScope.Track(result);
+        return result;
     }
 
     internal Tensor?[] RunBackward(Tensor gradOutput)
@@ -70,5 +91,14 @@ internal sealed class Node
 
     public Function Function { get; }
     public Variable[] Inputs { get; }
+    /// <summary>Variables whose data the backward reads; each is released once the backward has run.</summary>
+    public Variable[] Saved { get; set; } = [];
     public bool Done { get; set; }
+
+    /// <summary>After backward: the saved intermediates may now be freed (if user code dropped them).</summary>
+    public void ReleaseSaved()
+    {
+        foreach (var v in Saved) v.Unsave();
+        Saved = [];
+    }
 }

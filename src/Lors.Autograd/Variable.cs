@@ -38,15 +38,32 @@ public sealed class Variable
     /// <summary>Back-propagates from this scalar (or with an explicit upstream gradient) into every leaf that requires grad.</summary>
     public void Backward(Tensor? gradOutput = null) => Engine.Backward(this, gradOutput);
 
+    /// <summary>Pending backward nodes that read this variable's data.</summary>
+    internal int SavedBy { get; set; }
+
+    /// <summary>No user code holds it any more (its GraphScope ended, or Release was called).</summary>
+    internal bool Dropped { get; private set; }
+
     /// <summary>
-    /// Frees the data of an intermediate now rather than when its scope ends. Only for values that no recorded
-    /// backward reads (inputs of adds, scales, masks, views...): a backward that does read it fails loudly with
-    /// ObjectDisposedException. The variable stays in the graph (its shape is still known).
+    /// Frees the data of an intermediate as soon as no pending backward reads it (now, or when the last such backward
+    /// has run). Model code rarely needs this: GraphScope drops what a block made when the block ends.
     /// </summary>
     public void Release()
     {
         if (!IsIntermediate) throw new InvalidOperationException($"Release: {this} was created by the caller, who disposes it");
-        Data.Dispose();
+        Drop();
+    }
+
+    internal void Drop()
+    {
+        Dropped = true;
+        if (SavedBy == 0) Data.Dispose();
+    }
+
+    /// <summary>A backward that read the data has run.</summary>
+    internal void Unsave()
+    {
+        if (--SavedBy == 0 && Dropped) Data.Dispose();
     }
 
     /// <summary>Frees the gradient.</summary>

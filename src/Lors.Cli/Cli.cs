@@ -19,19 +19,49 @@ public class CommonSettings : CommandSettings
     public bool Json { get; init; }
 
     public Device Device => Device.Parse(DeviceName);
+
+    /// <summary>Checks every option (the device here, the rest in each command's Check); the first failure is the error.</summary>
+    public sealed override ValidationResult Validate()
+    {
+        var c = new OptionChecks();
+        // Spectre gives a string option followed directly by another option this placeholder instead of failing.
+        foreach (var p in GetType().GetProperties())
+            if (p.PropertyType == typeof(string) && p.GetValue(this) as string == "__default_command"
+                && p.GetCustomAttributes(typeof(CommandOptionAttribute), true).FirstOrDefault() is CommandOptionAttribute a)
+                c.Check(false, $"--{a.LongNames[0]} expects a value (write --{a.LongNames[0]}=VALUE for a value that starts with -)");
+        c.Parses("--device", DeviceName, d => Device.Parse(d));
+        Check(c);
+        return c.Result;
+    }
+
+    protected virtual void Check(OptionChecks c) { }
 }
 
 public static class Cli
 {
-    /// <summary>Prints a one-line error (the innermost useful message) to stderr.</summary>
-    public static void Error(Exception e)
+    /// <summary>Prints a short error (the innermost useful message, at most two lines) to stderr.</summary>
+    public static void Error(Exception e, string[]? args = null)
     {
         var inner = e;
         while (inner is System.Reflection.TargetInvocationException or AggregateException && inner.InnerException is not null) inner = inner.InnerException;
-        var msg = inner is CommandParseException or CommandRuntimeException ? inner.Message : $"{inner.Message}";
+        var msg = Clean(inner.Message);
+        if (inner.GetType().Namespace == typeof(CommandParseException).Namespace && args is not null) msg = LorsApp.ExplainParseError(msg, args);
         AnsiConsole.Console.Profile.Out.Writer.Flush();
         Console.Error.WriteLine($"error: {msg}");
         if (Environment.GetEnvironmentVariable("LORS_DEBUG") == "1") Console.Error.WriteLine(inner);
+    }
+
+    /// <summary>
+    /// A .NET message made fit for the user: no "Actual value was N." or "(Parameter 'x')" tails, at most two lines.
+    /// </summary>
+    public static string Clean(string message)
+    {
+        var lines = message.Replace("\r", "").Split('\n')
+            .Select(l => System.Text.RegularExpressions.Regex.Replace(l, @"\s*\(Parameter '[^']*'\)", "").TrimEnd())
+            .Where(l => l.Length > 0 && !l.StartsWith("Actual value was", StringComparison.Ordinal))
+            .ToList();
+        if (lines.Count == 0) return "unknown error";
+        return string.Join("\n", lines.Take(2));
     }
 
     /// <summary>The repository (or install) folder holding the embedded model and data.</summary>
@@ -54,6 +84,9 @@ public static class Cli
 
     public static string EmbeddedModel => Path.Combine(AssetsRoot, "models", "tiny-llama-brown");
     public static string EmbeddedText(string split) => Path.Combine(AssetsRoot, "data", "brown", $"brown.{split}.txt");
+
+    /// <summary>Standard input as bytes (tests substitute a stream).</summary>
+    public static Func<Stream> OpenStandardInput { get; set; } = Console.OpenStandardInput;
 
     public static string ResolveModel(string? model) => model ?? EmbeddedModel;
 

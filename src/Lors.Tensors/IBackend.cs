@@ -110,6 +110,12 @@ public interface IBackend : IDisposable
     void AdamW(Tensor param, Tensor grad, Tensor m, Tensor v, AdamWArgs args);
     /// <summary>The LoRS merge: y = (w != 0) ? w + s * delta : 0, with w [O, I] (any float), delta [O, I] F32; y like w.</summary>
     void MaskedMerge(Tensor w, Tensor delta, float s, Tensor y);
+    /// <summary>
+    /// The fused LoRS merge: y[o,i] = (w[o,i] != 0) ? w[o,i] + s * sum_k a[o,k] b[k,i] : w[o,i], with w, y [O, I] (any float,
+    /// y like w), a [O, r] and b [r, I] F32 or BF16 (F64 with F64 w on the CPU). The rank-r product is formed per tile
+    /// in fp32 (k in order), never as an [O, I] tensor; zeros of w are copied, so they stay exactly zero.
+    /// </summary>
+    void MaskedLowRankMerge(Tensor w, Tensor a, Tensor b, float s, Tensor y);
 
     // ---- pruning (Lors.Train.Pruning's device path; slow references in Cpu/CpuBackend.Pruning.cs) ---------
     /// <summary>

@@ -231,4 +231,33 @@ public static partial class Ops
         b.MaskedMerge(dw, dd, s, y);
         return y;
     }
+
+    /// <summary>
+    /// The fused LoRS merge W' = (W + s A B) * (W != 0) in W's dtype, without forming A B: w [O, I], a [O, r], b [r, I].
+    /// Equal to MaskedMerge(w, MatMul(a, b), s) up to fp32 rounding.
+    /// </summary>
+    public static Tensor MaskedLowRankMerge(Tensor w, Tensor a, Tensor b, float s)
+    {
+        const string op = "MaskedLowRankMerge";
+        var be = SameBackend(op, w, a, b);
+        CheckRank(op, w, 2, "w");
+        CheckRank(op, a, 2, "a");
+        CheckRank(op, b, 2, "b");
+        CheckFloat(op, w, "w");
+        CheckFloat(op, a, "a");
+        CheckFloat(op, b, "b");
+        if (a.Shape[0] != w.Shape[0] || b.Shape[1] != w.Shape[1] || a.Shape[1] != b.Shape[0])
+            throw new ArgumentException($"{op}: w {Tensor.ShapeString(w.Shape)}, a {Tensor.ShapeString(a.Shape)} and b {Tensor.ShapeString(b.Shape)} must be [O,I], [O,r] and [r,I]");
+        // a and b are small (r x (O + I)): bring them to F32 (F64 beside an F64 w) unless they already are F32/BF16.
+        var want = w.DType == DType.F64 ? DType.F64 : DType.F32;
+        bool Keep(Tensor t) => t.DType == want || (want == DType.F32 && t.DType == DType.BF16);
+        using var ca = Keep(a) ? null : a.To(want);
+        using var cb = Keep(b) ? null : b.To(want);
+        using var da = D(ca ?? a);
+        using var db = D(cb ?? b);
+        using var dw = D(w);
+        var y = w.EmptyLike();
+        be.MaskedLowRankMerge(dw, da, db, s, y);
+        return y;
+    }
 }

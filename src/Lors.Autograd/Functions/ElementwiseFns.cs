@@ -6,6 +6,10 @@ namespace Lors.Autograd.Functions;
 
 public sealed class BinaryFn(BinaryOp op) : Function
 {
+    // Sums and differences need only the gradient (and the inputs' shapes, which outlive their data).
+    public override bool BackwardReadsInput(int index) => op is BinaryOp.Mul or BinaryOp.Div;
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _a = null!, _b = null!;
 
     protected override Tensor Forward(Tensor[] inputs)
@@ -71,6 +75,8 @@ public sealed class BinaryFn(BinaryOp op) : Function
 
 public sealed class UnaryFn(UnaryOp op) : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _x = null!;
 
     protected override Tensor Forward(Tensor[] inputs)
@@ -85,6 +91,9 @@ public sealed class UnaryFn(UnaryOp op) : Function
 /// <summary>y = x * scale + shift.</summary>
 public sealed class AffineFn(double scale, double shift) : Function
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
     protected override Tensor Forward(Tensor[] inputs) => Ops.Affine(inputs[0], scale, shift);
     protected override Tensor?[] Backward(Tensor gy) => [Ops.Scale(gy, scale)];
 }
@@ -92,6 +101,9 @@ public sealed class AffineFn(double scale, double shift) : Function
 /// <summary>y = where(mask != 0, x, 0) with a constant mask (not differentiated).</summary>
 public sealed class MaskFn(Tensor mask) : Function
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
     protected override Tensor Forward(Tensor[] inputs) => Ops.MaskedFill(inputs[0], mask);
     protected override Tensor?[] Backward(Tensor gy) => [Ops.MaskedFill(gy, mask)];
 }

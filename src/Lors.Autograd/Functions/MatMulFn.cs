@@ -5,6 +5,8 @@ namespace Lors.Autograd.Functions;
 
 public sealed class MatMulFn(bool transA, bool transB) : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _a = null!, _b = null!;
 
     protected override Tensor Forward(Tensor[] inputs)
@@ -43,6 +45,8 @@ public sealed class MatMulFn(bool transA, bool transB) : Function
 /// <summary>y = x @ w^T for x [..., in] and w [out, in] (the layout of Hugging Face linear weights).</summary>
 public sealed class LinearFn : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _x = null!, _w = null!;
 
     protected override Tensor Forward(Tensor[] inputs)

@@ -6,6 +6,8 @@ namespace Lors.Autograd.Functions;
 
 public sealed class RmsNormFn(float eps) : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _x = null!, _w = null!, _rstd = null!;
 
     protected override Tensor Forward(Tensor[] inputs)
@@ -29,12 +31,17 @@ public sealed class RmsNormFn(float eps) : Function
 /// <summary>RoPE on x [B, H, T, D] with constant cos/sin tables [T, D].</summary>
 public sealed class RopeFn(Tensor cos, Tensor sin) : Function
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
     protected override Tensor Forward(Tensor[] inputs) => Ops.Rope(inputs[0], cos, sin);
     protected override Tensor?[] Backward(Tensor gy) => [Ops.Rope(gy, cos, sin, inverse: true)];
 }
 
 public sealed class SwiGluFn : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _gate = null!, _up = null!;
 
     protected override Tensor Forward(Tensor[] inputs)
@@ -53,6 +60,9 @@ public sealed class SwiGluFn : Function
 /// <summary>Rows of the table picked by constant ids.</summary>
 public sealed class EmbeddingFn(Tensor ids) : Function
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
     private int[] _tableShape = [];
 
     protected override Tensor Forward(Tensor[] inputs)
@@ -89,6 +99,8 @@ public sealed class SoftmaxFn(bool log) : Function
 /// </summary>
 public sealed class CrossEntropyFn(Tensor targets, int ignoreIndex = -100) : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _logits = null!, _lse = null!;
     private float _scale;
 
@@ -139,6 +151,9 @@ public sealed class AttentionFn(float scale) : Function
 /// <summary>Sum or mean of all elements, as a scalar.</summary>
 public sealed class SumAllFn(bool mean) : Function
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
     private int[] _shape = [];
     private DType _dtype;
 

@@ -5,6 +5,9 @@ namespace Lors.Autograd.Functions;
 
 public sealed class ReshapeFn(int[] shape) : Function
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
     private int[] _inShape = [];
 
     protected override Tensor Forward(Tensor[] inputs)
@@ -18,6 +21,9 @@ public sealed class ReshapeFn(int[] shape) : Function
 
 public sealed class PermuteFn(int[] dims) : Function
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
     protected override Tensor Forward(Tensor[] inputs) => inputs[0].Permute(dims);
 
     protected override Tensor?[] Backward(Tensor gy)
@@ -32,6 +38,9 @@ public sealed class PermuteFn(int[] dims) : Function
 /// <summary>Rows [start, start+count) along dim 0 (a contiguous slab of a contiguous tensor).</summary>
 public sealed class RowsFn(int start, int count) : Function
 {
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _x = null!;
 
     protected override Tensor Forward(Tensor[] inputs)

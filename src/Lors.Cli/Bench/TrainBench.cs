@@ -25,9 +25,10 @@ public static class TrainBench
         {
             "tinyllama-1.1b" or "tinyllama" => Make(2048, 5632, 22, 32, 4, 32000, 10000),
             "llama2-7b" => Make(4096, 11008, 32, 32, 32, 32000, 10000),
+            "llama2-13b" => Make(5120, 13824, 40, 40, 40, 32000, 10000),
             "llama3-8b" => Make(4096, 14336, 32, 32, 8, 128256, 500000),
             "tiny" => Make(256, 688, 6, 8, 4, 4096, 10000),
-            _ => throw new ArgumentException($"--shape: unknown shape '{name}' (expected tinyllama-1.1b, llama2-7b, llama3-8b or tiny)"),
+            _ => throw new ArgumentException($"--shape: unknown shape '{name}' (expected tinyllama-1.1b, llama2-7b, llama2-13b, llama3-8b or tiny)"),
         };
         return layers is { } n ? c with { NumHiddenLayers = n } : c;
     }

@@ -32,6 +32,11 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         [CommandOption("--seed <S>")][DefaultValue(0UL)] public ulong Seed { get; init; }
         [CommandOption("--out <DIR>")][Description("Output folder (default runs/demo-<method>)")]
         public string? Out { get; init; }
+
+        protected override void Check(OptionChecks c) => c
+            .OneOf("--method", Method, "lors", "lora", "masked", "sqft", "masked-ckpt", "masked-checkpoint")
+            .Positive("--steps", Steps).Positive("--batch", Batch).AtLeast("--seq-len", SeqLen, 2).Positive("--lr", Lr)
+            .Positive("--rank", Rank).Positive("--eval-windows", EvalWindows).Positive("--calib-samples", CalibSamples).NotEmpty("--out", Out);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)

@@ -27,25 +27,26 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [CommandOption("--max-windows <N>")][Description("Evaluate at most N windows")]
         public int? MaxWindows { get; init; }
 
-        public override ValidationResult Validate() =>
-            SeqLen < 1 ? ValidationResult.Error($"--seq-len must be positive, got {SeqLen}")
-            : Batch < 1 ? ValidationResult.Error($"--batch must be positive, got {Batch}")
-            : ValidationResult.Success();
+        protected override void Check(OptionChecks c) => c
+            .NotEmpty("--model", Model).NotEmpty("--text", Text)
+            .Positive("--seq-len", SeqLen).Positive("--batch", Batch).Positive("--max-windows", MaxWindows);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var modelDir = Cli.ResolveModel(s.Model);
         var text = s.Text ?? Cli.EmbeddedText("test");
+        var phases = new PhaseTimer();
         var r = Run(modelDir, text, s.SeqLen, s.Batch, s.MaxWindows ?? int.MaxValue, s.Device, s.Json);
-        if (s.Json) Cli.WriteJson(new { model = modelDir, text, seq_len = s.SeqLen, perplexity = r.Perplexity, loss = r.Loss, windows = r.Windows, predicted_tokens = r.PredictedTokens, stream_tokens = r.StreamTokens, seconds = r.Elapsed.TotalSeconds, tokens_per_second = r.TokensPerSecond });
+        phases.Mark("total");
+        if (s.Json) Cli.WriteJson(new { model = modelDir, text, seq_len = s.SeqLen, perplexity = r.Perplexity, loss = r.Loss, windows = r.Windows, predicted_tokens = r.PredictedTokens, stream_tokens = r.StreamTokens, seconds = r.Elapsed.TotalSeconds, tokens_per_second = r.TokensPerSecond, phases = new { load = phases.Seconds["total"] - r.Elapsed.TotalSeconds, eval = r.Elapsed.TotalSeconds, since_launch = phases.Seconds["since_launch"] } });
         else AnsiConsole.MarkupLine($"perplexity [bold]{r.Perplexity:F4}[/] (loss {r.Loss:F6}) over {r.PredictedTokens:N0} predicted tokens in {r.Windows} windows; {r.StreamTokens:N0} tokens in the text; {r.Elapsed.TotalSeconds:F1} s, {r.TokensPerSecond:F0} tokens/s");
         return 0;
     }
 
     public static PerplexityResult Run(string modelDir, string textPath, int seqLen, int batch, int maxWindows, Lors.Tensors.Device device, bool quiet)
     {
-        if (!File.Exists(textPath)) throw new FileNotFoundException($"text file '{textPath}' does not exist");
+        if (!File.Exists(textPath)) throw new FileNotFoundException($"--text: file '{textPath}' does not exist");
         var tokenizer = Tokenizer.Load(modelDir);
         using var model = LlamaModel.Load(modelDir, device, device.IsCpu ? Lors.Tensors.DType.F32 : Lors.Tensors.DType.BF16);
         return Evaluate(model, tokenizer, textPath, seqLen, batch, maxWindows, quiet);
@@ -53,7 +54,9 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
 
     public static PerplexityResult Evaluate(LlamaModel model, Tokenizer tokenizer, string textPath, int seqLen, int batch, int maxWindows, bool quiet)
     {
-        var stream = tokenizer.Encode(File.ReadAllText(textPath), addSpecialTokens: false);
+        var stream = tokenizer.Encode(Lors.Train.Data.TextFile.ReadUtf8(textPath, "--text"), addSpecialTokens: false);
+        if (stream.Length < seqLen + 1)
+            throw new InvalidDataException($"--text: '{textPath}' has {stream.Length} tokens, too few for one window of {seqLen + 1} (--seq-len {seqLen})");
         return Cli.WithProgress(quiet, $"eval {Path.GetFileName(textPath)}", report =>
             Perplexity.Evaluate(model, stream, seqLen, batch, maxWindows, (done, total) => report((double)done / total, $"eval {Path.GetFileName(textPath)} {done}/{total} windows")));
     }

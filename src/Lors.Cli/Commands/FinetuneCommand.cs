@@ -57,11 +57,23 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         public string? Out { get; init; }
         [CommandOption("--resume")][Description("Continue from --out's checkpoint")] public bool Resume { get; init; }
 
-        public override ValidationResult Validate() =>
-            Data is null ? ValidationResult.Error("--data is required")
-            : Out is null ? ValidationResult.Error("--out is required")
-            : Rank < 1 ? ValidationResult.Error($"--rank must be positive, got {Rank}")
-            : ValidationResult.Success();
+        [CommandOption("--overwrite")][Description("Start afresh in a non-empty --out (its run files are deleted first)")]
+        public bool Overwrite { get; init; }
+
+        protected override void Check(OptionChecks c) => c
+            .Required("--data", Data).Required("--out", Out).NotEmpty("--data", Data).NotEmpty("--out", Out).NotEmpty("--model", Model)
+            .OneOf("--method", Method, "lors", "lora", "masked", "sqft", "masked-ckpt", "masked-checkpoint")
+            .OneOf("--format", Format, "text", "alpaca").OneOf("--init", Init, "gradient", "lora")
+            .Parses("--targets", Targets, t => ParseTargets(t))
+            .Positive("--rank", Rank).Positive("--alpha", Alpha).Positive("--init-samples", InitSamples)
+            .Positive("--lr", Lr).NonNegative("--weight-decay", WeightDecay).NonNegative("--warmup", Warmup)
+            .Range("--min-lr-ratio", MinLrRatio, 0, 1).NonNegative("--clip", Clip).NonNegative("--steps", Steps)
+            .Positive("--epochs", Epochs).Positive("--batch", Batch).AtLeast("--seq-len", SeqLen, 2).Positive("--grad-accum", GradAccum)
+            .NonNegative("--eval-every", EvalEvery).NonNegative("--eval-batches", EvalBatches)
+            .Range("--val-fraction", ValFraction, 0, 1, hiOpen: true).NonNegative("--checkpoint-every", CheckpointEvery)
+            .Positive("--max-examples", MaxExamples)
+            .Check(!(Resume && Overwrite), "give either --resume or --overwrite, not both")
+            .Check(!(Packing && Format?.Trim().ToLowerInvariant() == "text"), "--packing applies to --format alpaca only");
     }
 
     public static AdapterMethod ParseMethod(string s) => s.Trim().ToLowerInvariant() switch
@@ -73,12 +85,43 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         _ => throw new ArgumentException($"--method: unknown method '{s}' (expected lors, lora, masked or masked-ckpt)"),
     };
 
+    /// <summary>The files a run writes in --out (what --overwrite deletes; anything else in the folder is left alone).</summary>
+    public static readonly string[] RunEntries = ["metrics.jsonl", "loss.png", FineTuneJob.AdapterFolder,
+        CheckpointStore.DirName, CheckpointStore.DirName + ".tmp", CheckpointStore.DirName + ".old"];
+
+    /// <summary>A fresh run refuses a non-empty --out (it would mix two runs' metrics); --overwrite clears the run's files.</summary>
+    public static void PrepareOutput(string outDir, bool resume, bool overwrite)
+    {
+        if (resume || !Directory.Exists(outDir) || !Directory.EnumerateFileSystemEntries(outDir).Any()) return;
+        if (!overwrite)
+        {
+            var found = Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Take(3);
+            throw new IOException($"--out: folder '{outDir}' is not empty ({string.Join(", ", found)}...); use --resume to continue its run or --overwrite to start over");
+        }
+        foreach (var name in RunEntries)
+        {
+            var p = Path.Combine(outDir, name);
+            if (Directory.Exists(p)) Directory.Delete(p, recursive: true);
+            else if (File.Exists(p)) File.Delete(p);
+        }
+    }
+
+    public static Projection[] ParseTargets(string list)
+    {
+        var parts = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0) throw new ArgumentException($"--targets: no projection in '{list}' (expected a list of q,k,v,o,gate,up,down)");
+        return parts.Select(Projections.Parse).Distinct().ToArray();
+    }
+
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
         var dir = Cli.ResolveModel(s.Model);
         var device = s.Device;
+        PrepareOutput(s.Out!, s.Resume, s.Overwrite);
+        var phases = new PhaseTimer();
         var tok = Tokenizer.Load(dir);
         using var model = LlamaModel.Load(dir, device, device.IsCpu ? DType.F32 : DType.BF16);
+        phases.Mark("load");
         var format = (s.Format ?? (s.Data!.EndsWith(".json") || s.Data.EndsWith(".jsonl") ? "alpaca" : "text")).ToLowerInvariant() switch
         {
             "text" => DataFormat.Text,
@@ -99,7 +142,7 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
                 Method = ParseMethod(s.Method),
                 Rank = s.Rank,
                 Alpha = s.Alpha,
-                Targets = s.Targets is null ? Projections.All : s.Targets.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Projections.Parse).Distinct().ToArray(),
+                Targets = s.Targets is null ? Projections.All : ParseTargets(s.Targets),
                 Init = s.Init.ToLowerInvariant() == "lora" ? AdapterInit.Lora : AdapterInit.Gradient,
                 InitSamples = s.InitSamples,
                 ExactGradient = s.ExactGradient,
@@ -116,14 +159,24 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
         Console.CancelKeyPress += onCancel;
+        // SIGTERM (schedulers, docker stop) is handled like Ctrl-C: checkpoint at the step boundary, then exit.
+        using var onTerm = OperatingSystem.IsWindows() ? null
+            : System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; cts.Cancel(); });
         try
         {
-            var outcome = TrainUi.Run(s.Json, spec.Train, (progress, status) => FineTuneJob.Run(model, tok, spec, progress, status, cts.Token));
+            bool first = true;
+            var outcome = TrainUi.Run(s.Json, spec.Train, (progress, status) => FineTuneJob.Run(model, tok, spec, new StepClock(progress, () =>
+            {
+                if (!first) return;
+                first = false;
+                phases.At("first_step_done_since_launch");
+            }), status, cts.Token));
+            phases.Mark("run");
             using (outcome.Adapters)
             {
                 var r = outcome.Result;
                 if (s.Json)
-                    Cli.WriteJson(new { method = spec.Adapter.Method.ToString(), steps = r.Step, total_steps = r.TotalSteps, cancelled = r.Cancelled, last_loss = r.LastLoss, last_eval_loss = r.LastEvalLoss, adapter_dir = outcome.AdapterDir, metrics = outcome.MetricsPath, plot = outcome.PlotPath, peak_bytes = outcome.PeakBytes, seconds = outcome.Elapsed.TotalSeconds, mean_step_seconds = outcome.MeanStepSeconds, adapter_parameters = outcome.Adapters.ParameterCount });
+                    Cli.WriteJson(new { method = spec.Adapter.Method.ToString(), steps = r.Step, total_steps = r.TotalSteps, cancelled = r.Cancelled, last_loss = r.LastLoss, last_eval_loss = r.LastEvalLoss, adapter_dir = outcome.AdapterDir, metrics = outcome.MetricsPath, plot = outcome.PlotPath, peak_bytes = outcome.PeakBytes, seconds = outcome.Elapsed.TotalSeconds, mean_step_seconds = outcome.MeanStepSeconds, phases = PhaseJson(phases, outcome), adapter_parameters = outcome.Adapters.ParameterCount });
                 else
                 {
                     AnsiConsole.MarkupLine(r.Cancelled ? $"[yellow]interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved in {Markup.Escape(r.CheckpointDir ?? "")} (continue with --resume)[/]"
@@ -136,6 +189,23 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         finally
         {
             Console.CancelKeyPress -= onCancel;
+        }
+    }
+
+    private static Dictionary<string, double> PhaseJson(PhaseTimer phases, FineTuneOutcome outcome)
+    {
+        var d = new Dictionary<string, double>(phases.Seconds);
+        if (outcome.Init is { } init) d["gradient_init"] = init.Elapsed.TotalSeconds;
+        return d;
+    }
+
+    /// <summary>Passes progress through and notes when the first optimizer step has finished.</summary>
+    private sealed class StepClock(IProgress<TrainProgress>? inner, Action onStep) : IProgress<TrainProgress>
+    {
+        public void Report(TrainProgress value)
+        {
+            onStep();
+            inner?.Report(value);
         }
     }
 }

@@ -33,11 +33,9 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         [CommandOption("--seed <S>")][DefaultValue(0UL)]
         public ulong Seed { get; init; }
 
-        public override ValidationResult Validate() =>
-            MaxNewTokens < 1 ? ValidationResult.Error($"--max-new-tokens must be positive, got {MaxNewTokens}")
-            : TopP is <= 0 or > 1 ? ValidationResult.Error($"--top-p must be in (0, 1], got {TopP}")
-            : TopK < 0 ? ValidationResult.Error($"--top-k must be >= 0, got {TopK}")
-            : ValidationResult.Success();
+        protected override void Check(OptionChecks c) => c
+            .NotEmpty("--model", Model).Positive("--max-new-tokens", MaxNewTokens).NonNegative("--temperature", Temperature)
+            .Range("--top-p", TopP, 0, 1, loOpen: true).NonNegative("--top-k", TopK);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
@@ -46,8 +44,11 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         var tok = Tokenizer.Load(dir);
         using var model = LlamaModel.Load(dir, s.Device, s.Device.IsCpu ? Lors.Tensors.DType.F32 : Lors.Tensors.DType.BF16);
         var prompt = tok.Encode(s.Prompt);
+        int maxPositions = model.Config.MaxPositionEmbeddings;
+        if (prompt.Length >= maxPositions)
+            throw new ArgumentException($"--prompt: {prompt.Length} tokens, but the model takes at most {maxPositions} positions (leave room for new tokens)");
         var stops = model.Config.EosTokenIds.Concat(tok.EosTokenId is { } e ? [e] : Array.Empty<int>()).ToHashSet();
-        var options = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, Seed = s.Seed, StopTokens = stops };
+        var options = new SamplingOptions { MaxNewTokens = s.MaxNewTokens, Temperature = s.Temperature, TopK = s.TopK, TopP = s.TopP, Seed = s.Seed, StopTokens = stops, VocabLimit = tok.VocabSize };
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var ids = new List<int>();
         var stream = tok.CreateStreamDecoder();

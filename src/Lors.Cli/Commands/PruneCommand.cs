@@ -33,16 +33,14 @@ public sealed class PruneCommand : Command<PruneCommand.Settings>
         [CommandOption("--out <DIR>")][Description("Output folder")] public string? Out { get; init; }
         [CommandOption("--force")][Description("Replace an existing output folder")] public bool Force { get; init; }
 
-        public override ValidationResult Validate()
-        {
-            if (Out is null) return ValidationResult.Error("--out is required");
-            if (Sparsity is not null && Pattern is not null) return ValidationResult.Error("give either --sparsity or --pattern, not both");
-            if (Sparsity is { } r && !(r > 0 && r < 1)) return ValidationResult.Error($"--sparsity must be in (0, 1), got {r}");
-            if (CalibSamples < 1) return ValidationResult.Error($"--calib-samples must be positive, got {CalibSamples}");
-            if (SeqLen < 1) return ValidationResult.Error($"--seq-len must be positive, got {SeqLen}");
-            if (ComputeDType.ToLowerInvariant() is not ("f32" or "bf16")) return ValidationResult.Error($"--compute-dtype must be f32 or bf16, got '{ComputeDType}'");
-            return ValidationResult.Success();
-        }
+        protected override void Check(OptionChecks c) => c
+            .Required("--out", Out).NotEmpty("--out", Out).NotEmpty("--model", Model).NotEmpty("--calib-text", CalibText)
+            .Check(Sparsity is null || Pattern is null, "give either --sparsity or --pattern, not both")
+            .Range("--sparsity", Sparsity ?? 0.5, 0, 1, loOpen: true, hiOpen: true)
+            .OneOf("--method", Method, "magnitude", "wanda", "sparsegpt")
+            .Parses("--pattern", Pattern, p => SparsityPattern.Parse(p))
+            .Positive("--calib-samples", CalibSamples).Positive("--seq-len", SeqLen)
+            .OneOf("--compute-dtype", ComputeDType, "f32", "bf16");
     }
 
     /// <summary>LORS_PRUNE_ENGINE=host|device|auto picks the pruning engine (default auto: the device path on CUDA).</summary>

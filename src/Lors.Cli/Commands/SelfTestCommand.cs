@@ -10,7 +10,7 @@ using Spectre.Console.Cli;
 
 namespace Lors.Cli.Commands;
 
-public sealed class SelfTestCommand : Command<SelfTestCommand.Settings>
+public sealed partial class SelfTestCommand : Command<SelfTestCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {
@@ -20,6 +20,8 @@ public sealed class SelfTestCommand : Command<SelfTestCommand.Settings>
         public bool Bench { get; init; }
         [CommandOption("--no-model")][Description("Skip the fixture-model check")]
         public bool NoModel { get; init; }
+
+        protected override void Check(OptionChecks c) => c.NotEmpty("--filter", Filter);
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
@@ -29,6 +31,9 @@ public sealed class SelfTestCommand : Command<SelfTestCommand.Settings>
         if (s.Bench) args.Add("--bench");
         int rc = SelfTestMain.RunMain(args.ToArray());
         if (!s.NoModel) rc = Math.Max(rc, ModelCheck(s.Device));
+        if (!s.NoModel) rc = Math.Max(rc, InitAndStreamingCheck(s.Device));
+        if (!s.NoModel) rc = Math.Max(rc, SelfTestZeroShot.Run(s.Device));
+        if (!s.NoModel) rc = Math.Max(rc, NonFiniteCheck(s.Device));
         return rc;
     }
 
@@ -61,5 +66,53 @@ public sealed class SelfTestCommand : Command<SelfTestCommand.Settings>
             AnsiConsole.MarkupLine($"model {dt.Name()} on {device}: loss {devLoss:F6} vs cpu {cpuLoss:F6}; logits max|diff|/max|ref| {maxDiff / maxRef:E2} (tolerance {tol:E0}) {(ok ? "[green]ok[/]" : "[red]FAIL[/]")}");
         }
         return rc;
+    }
+
+    /// <summary>The embedded model with one NaN planted must be refused when loaded on the device (the load-time
+    /// finite check runs there as a reduction), naming the tensor; the clean model loads (ModelCheck above).</summary>
+    private static int NonFiniteCheck(Device device)
+    {
+        const string victim = "model.layers.3.mlp.gate_proj.weight";
+        var tmp = Directory.CreateTempSubdirectory("lors-selftest-nan-").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(Cli.EmbeddedModel)) File.Copy(f, Path.Combine(tmp, Path.GetFileName(f)));
+            string weights = Path.Combine(tmp, "model.safetensors");
+            long at;
+            Lors.Models.Formats.SafeDType dtype;
+            using (var file = Lors.Models.Formats.SafetensorsFile.Open(weights))
+            {
+                var e = file.Get(victim);
+                dtype = e.DType;
+                at = 8 + (long)BitConverter.ToUInt64(File.ReadAllBytes(weights), 0) + e.ByteOffset + 123 * Lors.Models.Formats.SafeDTypes.Size(e.DType);
+            }
+            byte[] nan = dtype switch
+            {
+                Lors.Models.Formats.SafeDType.F32 => BitConverter.GetBytes(float.NaN),
+                Lors.Models.Formats.SafeDType.F16 => BitConverter.GetBytes((ushort)0x7E00),
+                _ => BitConverter.GetBytes((ushort)0x7FC0),
+            };
+            using (var fs = new FileStream(weights, FileMode.Open, FileAccess.Write)) { fs.Position = at; fs.Write(nan); }
+            int rc = 0;
+            foreach (var dt in device.IsCpu ? new[] { DType.F32 } : new[] { DType.F32, DType.BF16 })
+            {
+                string outcome;
+                bool ok = false;
+                try
+                {
+                    using var model = LlamaModel.Load(tmp, device, dt);
+                    outcome = "accepted a NaN weight";
+                }
+                catch (Lors.Models.Formats.SafetensorsFormatException e)
+                {
+                    ok = e.TensorName == victim && e.Message.Contains("NaN", StringComparison.Ordinal);
+                    outcome = e.Message[(e.Message.IndexOf("tensor '", StringComparison.Ordinal) is int i and >= 0 ? i : 0)..];
+                }
+                if (!ok) rc = 1;
+                AnsiConsole.MarkupLine($"NaN weight {dt.Name()} on {device}: {Markup.Escape(outcome)} {(ok ? "[green]ok[/]" : "[red]FAIL[/]")}");
+            }
+            return rc;
+        }
+        finally { Directory.Delete(tmp, recursive: true); }
     }
 }

@@ -70,6 +70,10 @@ public sealed class CheckpointReader : IDisposable
                     throw new SafetensorsFormatException(index, tensor, $"mapped to shard '{shard}', which does not contain it");
                 fileOf[tensor] = file;
             }
+            // A shard the index does not name holds tensors nobody would read: the index is stale or incomplete.
+            foreach (var path in System.IO.Directory.EnumerateFiles(directory, "model-*-of-*.safetensors").Order(StringComparer.Ordinal))
+                if (!shardByName.ContainsKey(Path.GetFileName(path)))
+                    throw new SafetensorsFormatException(index, null, $"shard '{Path.GetFileName(path)}' is in the folder but the index does not name it (a stale or incomplete index)");
             return new CheckpointReader(directory, files, fileOf, weightMap.Select(kv => kv.Key).ToList());
         }
         catch
@@ -79,7 +83,7 @@ public sealed class CheckpointReader : IDisposable
         }
     }
 
-    private static List<KeyValuePair<string, string>> ReadWeightMap(string index)
+    internal static List<KeyValuePair<string, string>> ReadWeightMap(string index)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(File.ReadAllBytes(index)); }

@@ -97,6 +97,10 @@ internal static class LlamaConfigReader
         Positive(c.HeadDim, "head_dim");
         if (c.HeadDim % 2 != 0)
             throw new ConfigFormatException(source, "head_dim", $"must be even for RoPE, is {c.HeadDim}");
+        // Tensor dimensions are ints: a product that does not fit would wrap into a wrong (or negative) shape.
+        if ((long)c.NumAttentionHeads * c.HeadDim > int.MaxValue)
+            throw new ConfigFormatException(source, c.HasExplicitHeadDim ? "head_dim" : "num_attention_heads",
+                $"num_attention_heads {c.NumAttentionHeads} x head_dim {c.HeadDim} does not fit a tensor dimension");
         if (c.NumAttentionHeads % c.NumKeyValueHeads != 0)
             throw new ConfigFormatException(source, "num_key_value_heads",
                 $"num_attention_heads {c.NumAttentionHeads} is not divisible by num_key_value_heads {c.NumKeyValueHeads}");

@@ -19,6 +19,8 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public IReadOnlyDictionary<string, string> Metadata { get; }
     /// <summary>Size of the data section (the file after the header).</summary>
     public long DataLength { get; }
+    /// <summary>File offset of the data section (8 + header length): an entry's bytes start at DataStart + ByteOffset.</summary>
+    public long DataStart => _dataStart;
 
     private SafetensorsFile(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* basePtr,
         long dataStart, long dataLength, List<SafetensorsEntry> entries, Dictionary<string, string> metadata)

@@ -42,7 +42,7 @@ internal static class SafetensorsHeader
                 else
                     entries.Add(ReadEntry(prop.Name, prop.Value, dataLength, file));
             }
-            CheckNoOverlap(entries, file);
+            CheckTiling(entries, dataLength, file);
             return (entries, metadata);
         }
     }
@@ -118,18 +118,31 @@ internal static class SafetensorsHeader
         return result;
     }
 
-    private static void CheckNoOverlap(List<SafetensorsEntry> entries, string file)
+    /// <summary>The tensors must tile the data section exactly, as the reference implementation demands:
+    /// sorted by offset, each begins where the previous ended, the first at 0 and the last at the end of the
+    /// file. A header length off by one leaves the JSON parseable but shifts every tensor by a byte; this is
+    /// what catches it (as a trailing byte or a missing one).</summary>
+    private static void CheckTiling(List<SafetensorsEntry> entries, long dataLength, string file)
     {
-        // Empty tensors occupy no bytes and may share an offset with anything.
-        var spans = entries.Where(x => x.ByteLength > 0).OrderBy(x => x.ByteOffset).ToList();
-        for (int i = 1; i < spans.Count; i++)
+        var spans = entries.OrderBy(x => x.ByteOffset).ThenBy(x => x.ByteLength).ToList();
+        long expected = 0;
+        SafetensorsEntry? prev = null;
+        foreach (var cur in spans)
         {
-            var prev = spans[i - 1];
-            var cur = spans[i];
-            if (cur.ByteOffset < prev.ByteOffset + prev.ByteLength)
+            if (cur.ByteOffset < expected)
                 throw new SafetensorsFormatException(file, cur.Name,
-                    $"data_offsets [{cur.ByteOffset}, {cur.ByteOffset + cur.ByteLength}] overlap tensor '{prev.Name}' " +
+                    $"data_offsets [{cur.ByteOffset}, {cur.ByteOffset + cur.ByteLength}] overlap tensor '{prev!.Name}' " +
                     $"[{prev.ByteOffset}, {prev.ByteOffset + prev.ByteLength}]");
+            if (cur.ByteOffset > expected)
+                throw new SafetensorsFormatException(file, cur.Name,
+                    $"data_offsets [{cur.ByteOffset}, {cur.ByteOffset + cur.ByteLength}] leave a gap of {cur.ByteOffset - expected} bytes " +
+                    $"after {(prev is null ? "the start of the data section" : $"tensor '{prev.Name}'")} (header length wrong?)");
+            expected = cur.ByteOffset + cur.ByteLength;
+            prev = cur;
         }
+        if (expected != dataLength)
+            throw new SafetensorsFormatException(file, null,
+                $"the tensors cover {expected} bytes but the data section after the header holds {dataLength} " +
+                "(header length or file size wrong: truncated or trailing bytes)");
     }
 }

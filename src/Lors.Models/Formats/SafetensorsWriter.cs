@@ -77,6 +77,39 @@ public static class SafetensorsWriter
         RemoveStale(directory, keep);
     }
 
+    /// <summary>The tensor -> shard file map of a sharded folder's index, or null for a single-file folder.</summary>
+    public static IReadOnlyDictionary<string, string>? ReadLayout(string directory)
+    {
+        string index = Path.Combine(directory, IndexFileName);
+        return File.Exists(index) ? CheckpointReader.ReadWeightMap(index).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : null;
+    }
+
+    /// <summary>Writes the shards a source folder's index names, each holding the tensors the index assigns to it (a tensor
+    /// the map does not name joins the last shard), and an index in the same form. Shards are written one at a time,
+    /// each through a temporary file, so with streamed tensors only one tensor's bytes pass through memory at once.</summary>
+    public static void WriteLayout(string directory, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string> shardOf,
+        IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(shardOf);
+        var sorted = Validate(directory, tensors);
+        var shardNames = shardOf.Values.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (shardNames.Count == 0) throw new ArgumentException($"{directory}: the shard layout names no shard", nameof(shardOf));
+        Directory.CreateDirectory(directory);
+        var groups = shardNames.ToDictionary(n => n, _ => new List<TensorToWrite>(), StringComparer.Ordinal);
+        foreach (var t in sorted) groups[shardOf.TryGetValue(t.Name, out var f) ? f : shardNames[^1]].Add(t);
+        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var keep = new HashSet<string>(StringComparer.Ordinal) { IndexFileName };
+        foreach (var name in shardNames)
+        {
+            Write(Path.Combine(directory, name), groups[name], metadata);
+            keep.Add(name);
+            foreach (var t in groups[name]) weightMap[t.Name] = name;
+        }
+        AtomicFile.WriteText(Path.Combine(directory, IndexFileName), BuildIndex(sorted.Sum(t => t.ByteLength), weightMap));
+        RemoveStale(directory, keep);
+    }
+
     private static void RemoveStale(string directory, HashSet<string> keep)
     {
         // A leftover index would make readers ignore a fresh model.safetensors, and leftover shards of a
@@ -146,7 +179,7 @@ public static class SafetensorsWriter
         return ms.ToArray();
     }
 
-    private static void WriteData(FileStream fs, TensorToWrite t, string path)
+    private static void WriteData(Stream fs, TensorToWrite t, string path)
     {
         long need = t.ByteLength;
         if (t.WriteData is null)

@@ -20,6 +20,9 @@ public sealed record SamplingOptions
     public IReadOnlyCollection<int> StopTokens { get; init; } = [];
     /// <summary>Recompute the whole prefix each step instead of using the cache (slow; for checking the cache).</summary>
     public bool UseCache { get; init; } = true;
+    /// <summary>Only ids below this are ever chosen (the tokenizer's size when the model's vocabulary is padded
+    /// beyond it, as is common); null allows every id of the model.</summary>
+    public int? VocabLimit { get; init; }
 
     public bool IsGreedy => Temperature <= 0f;
 }
@@ -49,6 +52,8 @@ public static class Generator
                 var last = F.Rows(F.Reshape(hidden, -1, hidden.Shape[^1]), input.Count - 1, 1);
                 logits = F.Linear(last, model.LmHead).Data.ToFloatArray();
             }
+            // Ids the tokenizer cannot decode (a padded model vocabulary) are masked out, not fatal.
+            if (options.VocabLimit is int limit && limit > 0 && limit < logits.Length) logits = logits[..limit];
             int next = Pick(logits, options, step++);
             tokens.Add(next);
             yield return next;

@@ -39,42 +39,29 @@ public sealed class LlamaLayer
     }
 
     /// <summary>x [B, T, C]; cos/sin [T, D] for this call's positions; cache (generation only) holds earlier keys/values.</summary>
+    /// <remarks>
+    /// Each block runs in a GraphScope: what it made and no backward reads (the projections before RoPE and their
+    /// views, the block output once added to the residual) is freed when the block ends, not at the end of the step.
+    /// </remarks>
     public Variable Forward(Variable x, Tensor cos, Tensor sin, KvCache? cache = null)
     {
-        var c = Config;
-        float eps = (float)c.RmsNormEps;
-        var attn = Attention(F.RmsNorm(x, InputNorm, eps), cos, sin, cache);
-        var h = F.Add(x, attn);
-        attn.Release(); // the inputs of residual adds are read by no backward
-        var n = F.RmsNorm(h, PostAttentionNorm, eps);
-        var mlp = this[Projection.Down].Forward(F.SwiGlu(this[Projection.Gate].Forward(n), this[Projection.Up].Forward(n)));
-        var y = F.Add(h, mlp);
-        mlp.Release();
-        return y;
+        float eps = (float)Config.RmsNormEps;
+        var h = GraphScope.Run(() => F.Add(x, Attention(F.RmsNorm(x, InputNorm, eps), cos, sin, cache)));
+        return GraphScope.Run(() => F.Add(h, Mlp(F.RmsNorm(h, PostAttentionNorm, eps))));
     }
+
+    private Variable Mlp(Variable n) =>
+        this[Projection.Down].Forward(F.SwiGlu(this[Projection.Gate].Forward(n), this[Projection.Up].Forward(n)));
 
     private Variable Attention(Variable x, Tensor cos, Tensor sin, KvCache? cache)
     {
         var c = Config;
         int b = x.Shape[0], t = x.Shape[1], d = c.HeadDim;
-        var temps = new List<Variable>();
-        Variable Heads(Variable y, int heads) // [B, T, H*D] -> [B, H, T, D] (views)
-        {
-            var r = F.Reshape(y, b, t, heads, d);
-            temps.Add(y);
-            temps.Add(r);
-            return F.Permute(r, 0, 2, 1, 3);
-        }
-        Variable Rotated(Variable y, int heads)
-        {
-            var p = Heads(y, heads);
-            temps.Add(p);
-            return F.Rope(p, cos, sin);
-        }
+        Variable Heads(Variable y, int heads) => F.Permute(F.Reshape(y, b, t, heads, d), 0, 2, 1, 3); // [B, T, H*D] -> [B, H, T, D] (views)
+        Variable Rotated(Projection p, int heads) => GraphScope.Run(() => F.Rope(Heads(this[p].Forward(x), heads), cos, sin));
 
-        var q = Rotated(this[Projection.Q].Forward(x), c.NumAttentionHeads);
-        var k = Rotated(this[Projection.K].Forward(x), c.NumKeyValueHeads);
-        foreach (var tmp in temps) tmp.Release(); // the pre-RoPE projections and their views: RoPE's backward reads none
+        var q = Rotated(Projection.Q, c.NumAttentionHeads);
+        var k = Rotated(Projection.K, c.NumKeyValueHeads);
         var v = Heads(this[Projection.V].Forward(x), c.NumKeyValueHeads);
         if (cache is not null)
         {
@@ -82,9 +69,7 @@ public sealed class LlamaLayer
             (k, v) = (new Variable(kAll), new Variable(vAll));
         }
         var o = F.Attention(q, k, v, 1f / MathF.Sqrt(d));
-        var perm = F.Permute(o, 0, 2, 1, 3);
-        var merged = F.Reshape(perm, b, t, c.NumAttentionHeads * d); // a copy: perm is strided
-        perm.Release();
+        var merged = F.Reshape(F.Permute(o, 0, 2, 1, 3), b, t, c.NumAttentionHeads * d); // a copy: the permuted view is strided
         return this[Projection.O].Forward(merged);
     }
 }

@@ -9,20 +9,25 @@ namespace Lors.Models.Llama;
 public sealed partial class LlamaModel
 {
     /// <summary>Loads config.json and the weights of a Hugging Face Llama folder; weights are converted to computeType.</summary>
-    public static LlamaModel Load(string directory, Device? device = null, DType computeType = DType.F32)
+    /// <remarks>Each tensor travels from its shard to the device through one bounded host buffer of
+    /// <paramref name="stagingBytes"/> (positioned reads, no memory mapping), so loading a 7B model never holds more
+    /// than that on the host beyond the model itself when the device is the CPU.</remarks>
+    public static LlamaModel Load(string directory, Device? device = null, DType computeType = DType.F32, int stagingBytes = TensorStaging.DefaultBytes)
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"model folder '{directory}' does not exist");
         var config = LlamaConfig.Load(directory);
         using var reader = CheckpointReader.Open(directory);
+        CheckConfigAgainstCheckpoint(config, reader, Path.Combine(directory, "config.json"));
         var expected = ExpectedShapes(config);
         foreach (var name in reader.Names)
         {
             if (expected.ContainsKey(name) || name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal)) continue;
-            if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;
+            if (name == "lm_head.weight" && config.TieWordEmbeddings) continue;   // identical to the embedding (checked above)
             throw new InvalidDataException($"{directory}: unexpected tensor '{name}' (not part of a Llama with {config.NumHiddenLayers} layers)");
         }
         var dev = device ?? Device.Cpu;
         using var _ = TensorScope.Detached();
+        using var staging = new TensorStaging(stagingBytes);
         Variable Read(string name)
         {
             if (!reader.Contains(name)) throw new InvalidDataException($"{directory}: tensor '{name}' is missing");
@@ -35,7 +40,13 @@ public sealed partial class LlamaModel
                 SafeDType.F32 => DType.F32, SafeDType.BF16 => DType.BF16, SafeDType.F16 => DType.F16, SafeDType.F64 => DType.F64,
                 _ => throw new InvalidDataException($"{directory}: tensor '{name}' has dtype {entry.DType}, expected a float type"),
             };
-            using var raw = Tensor.FromBytes(file.GetBytes(entry), want, dtype, dev);
+            // NaN/Inf weights would only show up later as a NaN perplexity or empty tokens: refuse them by name.
+            // On the CPU the mapped bytes are scanned before the copy; on a GPU a reduction runs where the data lands.
+            if (dev.IsCpu) FiniteScan.Check(file, entry);
+            using var raw = Tensor.Empty(want, dtype, dev);
+            long baseOffset = raw.Offset * dtype.Size();
+            staging.Read(file, entry, (chunk, at) => raw.Backend.CopyFromHost(chunk, raw.Storage, baseOffset + at));
+            if (!dev.IsCpu) FiniteScan.CheckOnDevice(raw, file, entry);
             return new Variable(raw.DType == computeType ? raw.View() : raw.To(computeType), requiresGrad: false, name);
         }
         return Build(config, Read, computeType, dev);
@@ -96,28 +107,43 @@ public sealed partial class LlamaModel
     }
 
     /// <summary>
-    /// Writes config.json and model.safetensors (in <paramref name="storeType"/>, default the config's dtype) into
+    /// Writes config.json and the weights (in <paramref name="storeType"/>, default the config's dtype) into
     /// <paramref name="directory"/>, and copies tokenizer and generation files from <paramref name="copyFrom"/>.
-    /// Each file goes to a temporary name first and is renamed into place.
+    /// When copyFrom is sharded, the weights get the same shard files, tensor assignment and index; otherwise one
+    /// model.safetensors. Each tensor is converted on its device and copied out through one bounded host buffer
+    /// (<paramref name="staging"/>, default 64 MiB), so no host copy of the model is ever made. Each file goes to a
+    /// temporary name first and is renamed into place.
     /// </summary>
-    public void Save(string directory, string? copyFrom = null, DType? storeType = null, IEnumerable<(string name, Tensor value)>? overrides = null)
+    public void Save(string directory, string? copyFrom = null, DType? storeType = null, IEnumerable<(string name, Tensor value)>? overrides = null,
+        TensorStaging? staging = null)
     {
         Directory.CreateDirectory(directory);
-        var store = storeType ?? (Config.TorchDType?.ToLowerInvariant() switch
-        {
-            "bfloat16" => DType.BF16, "float16" => DType.F16, "float32" => DType.F32, _ => DType.BF16,
-        });
+        var store = storeType ?? StoreType();
         var replaced = overrides?.ToDictionary(o => o.name, o => o.value) ?? new();
-        var tensors = new List<TensorToWrite>();
-        foreach (var (name, v) in Parameters())
+        var own = staging is null ? new TensorStaging() : null;
+        var buffer = staging ?? own!;
+        try
         {
-            var src = replaced.TryGetValue(name, out var r) ? r : v.Data;
-            using var converted = src.To(Device.Cpu, store);
-            var bytes = new byte[converted.ByteCount];
-            converted.Backend.CopyToHost(converted.Storage, 0, bytes);
-            tensors.Add(new TensorToWrite(name, ToSafe(store), converted.Shape.Select(d => (long)d).ToArray(), bytes));
+            var tensors = new List<TensorToWrite>();
+            foreach (var (name, v) in Parameters())
+            {
+                var src = replaced.TryGetValue(name, out var r) ? r : v.Data;
+                // A NaN/Inf weight (a pruning or merge gone wrong, or overflow in the storage dtype) is refused before
+                // a byte is written: a saved model must load again, and loading refuses non-finite weights.
+                using (var stored = src.DType == store ? null : src.To(store))
+                    if (!Ops.AllFinite(stored ?? src))
+                        throw new InvalidDataException($"tensor '{name}' to save: holds a value that is not finite in {store.Name()} (weights must be finite); nothing was written");
+                tensors.Add(TensorToWrite.Streamed(name, ToSafe(store), src.Shape.Select(d => (long)d).ToArray(), s => buffer.Write(src, store, s)));
+            }
+            var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+            var layout = copyFrom is null ? null : SafetensorsWriter.ReadLayout(copyFrom);
+            if (layout is null) SafetensorsWriter.WriteSharded(directory, tensors, long.MaxValue, metadata);
+            else SafetensorsWriter.WriteLayout(directory, tensors, layout, metadata);
         }
-        SafetensorsWriter.Write(Path.Combine(directory, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        finally
+        {
+            own?.Dispose();
+        }
         Config.Save(Path.Combine(directory, "config.json"));
         if (copyFrom is not null) CopyAuxiliaryFiles(copyFrom, directory);
     }
@@ -127,7 +153,7 @@ public sealed partial class LlamaModel
     /// sibling folder that is renamed into place, so a failure never leaves a half-written outDir. An existing outDir
     /// is an error unless force; the source folder itself is refused.
     /// </summary>
-    public void SaveFolder(string outDir, string? copyFrom = null, bool force = false, DType? storeType = null)
+    public void SaveFolder(string outDir, string? copyFrom = null, bool force = false, DType? storeType = null, TensorStaging? staging = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(outDir);
         var target = Path.GetFullPath(outDir).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
@@ -138,9 +164,13 @@ public sealed partial class LlamaModel
         var parent = Path.GetDirectoryName(target);
         if (!string.IsNullOrEmpty(parent)) Directory.CreateDirectory(parent);
         var tmp = $"{target}.tmp-{Guid.NewGuid():N}";
+        long need = Parameters().Sum(p => p.value.Data.Numel) * (storeType ?? StoreType()).Size();
+        long? free = FreeBytes(string.IsNullOrEmpty(parent) ? "." : parent);
+        if (free is { } f && f < need)
+            throw new IOException($"not enough disk space for '{outDir}': the weights need {need / 1e9:F2} GB, {f / 1e9:F2} GB are free; nothing was written");
         try
         {
-            Save(tmp, copyFrom, storeType);
+            Save(tmp, copyFrom, storeType, staging: staging);
             if (Directory.Exists(target))
             {
                 // Move the old folder aside first so the new one appears in a single rename.
@@ -151,11 +181,28 @@ public sealed partial class LlamaModel
             }
             else Directory.Move(tmp, target);
         }
+        catch (IOException e) when (AtomicFile.IsDiskFull(e))
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+            throw new IOException($"the disk filled while writing '{outDir}' (the weights need {need / 1e9:F2} GB); the partial folder was removed and nothing was written under that name", e);
+        }
         catch
         {
             if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
             throw;
         }
+    }
+
+    private DType StoreType() => Config.TorchDType?.ToLowerInvariant() switch
+    {
+        "bfloat16" => DType.BF16, "float16" => DType.F16, "float32" => DType.F32, _ => DType.BF16,
+    };
+
+    /// <summary>Free bytes on the file system holding <paramref name="dir"/>, or null where it cannot be told.</summary>
+    private static long? FreeBytes(string dir)
+    {
+        try { return new DriveInfo(Path.GetFullPath(dir)).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException) { return null; }
     }
 
     /// <summary>Copies tokenizer and generation files (whichever exist) between model folders.</summary>

@@ -8,7 +8,11 @@ namespace Lors.Models.Llama;
 
 public sealed partial class LlamaModel : IDisposable
 {
-    private readonly Tensor _cos, _sin; // [MaxPositions, D] rotate-half tables in F32
+    // Rotate-half RoPE tables [rows, D] (F32, F64 for F64 models), built for the positions used so far and grown
+    // on demand up to max_position_embeddings: a config may declare 2^31-1 positions that no run ever reaches.
+    private Tensor _cos, _sin;
+    private readonly object _ropeLock = new();
+    private const int InitialRopeRows = 4096;
 
     internal LlamaModel(LlamaConfig config, Variable embed, LlamaLayer[] layers, Variable norm, Variable lmHead, DType computeType, Device device)
     {
@@ -19,14 +23,42 @@ public sealed partial class LlamaModel : IDisposable
         LmHead = lmHead;
         ComputeType = computeType;
         Device = device;
-        int positions = Math.Max(config.MaxPositionEmbeddings, 1);
-        var cos = new float[positions * config.HeadDim];
-        var sin = new float[positions * config.HeadDim];
-        Rope.CosSin(config, positions, cos, sin);
+        (_cos, _sin) = BuildRope(Math.Min(Math.Max(config.MaxPositionEmbeddings, 1), InitialRopeRows));
+    }
+
+    private (Tensor Cos, Tensor Sin) BuildRope(int rows)
+    {
+        long n = (long)rows * Config.HeadDim;
+        if (n > Array.MaxLength)
+            throw new ArgumentException($"LlamaModel: a RoPE table of {rows} positions x head_dim {Config.HeadDim} is too large");
+        var cos = new float[n];
+        var sin = new float[n];
+        Rope.CosSin(Config, rows, cos, sin);
         using var _ = TensorScope.Detached();
-        var ropeType = computeType == DType.F64 ? DType.F64 : DType.F32;
-        _cos = Tensor.FromArray(cos, [positions, config.HeadDim], device, ropeType);
-        _sin = Tensor.FromArray(sin, [positions, config.HeadDim], device, ropeType);
+        var ropeType = ComputeType == DType.F64 ? DType.F64 : DType.F32;
+        return (Tensor.FromArray(cos, [rows, Config.HeadDim], Device, ropeType), Tensor.FromArray(sin, [rows, Config.HeadDim], Device, ropeType));
+    }
+
+    /// <summary>Views of the RoPE tables for positions [start, start + t); grows the tables (doubling) when needed.</summary>
+    private (Tensor Cos, Tensor Sin) RopeRows(int start, int t)
+    {
+        long end = (long)start + t;
+        if (end > Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"LlamaModel: positions {start}..{end - 1} exceed max_position_embeddings {Config.MaxPositionEmbeddings}");
+        lock (_ropeLock)
+        {
+            if (end > _cos.Shape[0])
+            {
+                int rows = (int)Math.Min(Config.MaxPositionEmbeddings, Math.Max(end, 2L * _cos.Shape[0]));
+                var (cos, sin) = BuildRope(rows);
+                // Views handed out earlier hold their own reference to the old storage (refcounted).
+                _cos.Dispose();
+                _sin.Dispose();
+                (_cos, _sin) = (cos, sin);
+            }
+            // Views read again by RoPE's backward: owned by the caller's scope, like the activations.
+            return (_cos.Narrow(0, start, t), _sin.Narrow(0, start, t));
+        }
     }
 
     public LlamaConfig Config { get; }
@@ -68,11 +100,7 @@ public sealed partial class LlamaModel : IDisposable
         if (ids.Rank != 2 || ids.DType != DType.I32)
             throw new ArgumentException($"LlamaModel: ids must be i32 [B, T], got {ids.DType.Name()} {Tensor.ShapeString(ids.Shape)}");
         int t = ids.Shape[1], start = cache?.Length ?? 0;
-        if (start + t > _cos.Shape[0])
-            throw new ArgumentException($"LlamaModel: positions {start}..{start + t - 1} exceed max_position_embeddings {_cos.Shape[0]}");
-        // Views read again by RoPE's backward: owned by the caller's scope, like the activations.
-        var cos = _cos.Narrow(0, start, t);
-        var sin = _sin.Narrow(0, start, t);
+        var (cos, sin) = RopeRows(start, t);
         var x = F.Embedding(ids, Embed);
         foreach (var layer in Layers)
             x = cache is null && LayerRunner is not null ? LayerRunner(layer, x, cos, sin) : layer.Forward(x, cos, sin, cache);

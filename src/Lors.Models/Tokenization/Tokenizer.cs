@@ -33,10 +33,19 @@ public sealed class Tokenizer
             .Select(t => (parts.Normalizer?.Normalize(t.Content) ?? t.Content, t)));
 
         var cfg = parts.ConfigTokens;
-        BosTokenId = cfg.ContainsKey("bos_token") ? IdOf(cfg["bos_token"]) : parts.PostProcessor.LeadingId;
-        EosTokenId = cfg.ContainsKey("eos_token") ? IdOf(cfg["eos_token"]) : FirstKnown("</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>");
-        PadTokenId = cfg.ContainsKey("pad_token") ? IdOf(cfg["pad_token"]) : FirstKnown("<pad>", "<|pad|>", "[PAD]");
-        UnkTokenId = cfg.ContainsKey("unk_token") ? IdOf(cfg["unk_token"]) : parts.Model.UnkId;
+        BosTokenId = cfg.ContainsKey("bos_token") ? ConfigId("bos_token") : parts.PostProcessor.LeadingId;
+        EosTokenId = cfg.ContainsKey("eos_token") ? ConfigId("eos_token") : FirstKnown("</s>", "<|end_of_text|>", "<|endoftext|>", "<eos>");
+        PadTokenId = cfg.ContainsKey("pad_token") ? ConfigId("pad_token") : FirstKnown("<pad>", "<|pad|>", "[PAD]");
+        UnkTokenId = cfg.ContainsKey("unk_token") ? ConfigId("unk_token") : parts.Model.UnkId;
+    }
+
+    /// <summary>A special token named by tokenizer_config.json; one the vocabulary lacks is refused (transformers would
+    /// add it as a new id the model has no embedding for, and generation would never see its EOS).</summary>
+    int? ConfigId(string key)
+    {
+        if (_parts.ConfigTokens[key] is not { } token) return null;
+        return TokenToId(token) ?? throw TokenizerFormatException.For(_parts.ConfigFile, key,
+            $"'{(token.Length <= 40 ? token : token[..40] + "...")}' is not in the vocabulary of tokenizer.json");
     }
 
     /// <summary>Loads a tokenizer.json file, or the tokenizer.json inside a directory (tokenizer_config.json beside it is optional).</summary>
@@ -53,8 +62,6 @@ public sealed class Tokenizer
     public int? EosTokenId { get; }
     public int? PadTokenId { get; }
     public int? UnkTokenId { get; }
-
-    int? IdOf(string? token) => token != null ? TokenToId(token) : null;
 
     int? FirstKnown(params string[] names)
     {
@@ -119,6 +126,6 @@ public sealed class Tokenizer
     void CheckId(int id)
     {
         if ((uint)id >= (uint)VocabSize)
-            throw new ArgumentOutOfRangeException("ids", id, $"token id {id} is outside the vocabulary [0, {VocabSize}) (vocab size {VocabSize})");
+            throw new ArgumentOutOfRangeException("ids", $"token id {id} is outside the vocabulary [0, {VocabSize}) (vocab size {VocabSize})");
     }
 }

@@ -77,6 +77,7 @@ public sealed partial class BackendConformance
             }
         Case("Reduce", "SumAll f32 [200003]", d => Out(Ops.SumAll(In(d, [200003], 53))), Tolerance.Sum(DType.F32, 200003, 1));
         Case("Reduce", "MeanAll of transposed view", d => Out(Ops.MeanAll(In(d, [33, 45], 54).T())), Tolerance.Sum(DType.F32, 1500, 1));
+        AllFiniteCases();
         foreach (var dt in FloatTypes)
             Case("ArgMax", $"{dt.Name()} [17,1000]", d => Out(Ops.ArgMax(In(d, [17, 1000], 55, dt))), Tolerance.Exact);
         Case("ArgMax", "ties pick the first", d => Out(Ops.ArgMax(FromValues(d, [1, 3, 3, 0, 5, 5, 5, 2, -1, -1, -1, -1], [3, 4]))), Tolerance.Exact);
@@ -262,5 +263,38 @@ public sealed partial class BackendConformance
                 var y = Ops.MaskedMerge(w, In(d, [31, 45], 146), 0.37f);
                 return Out(y, Ops.NonZeroMask(y).To(DType.F32), Ops.NonZeroMask(w).To(DType.F32));
             }, Tolerance.For(dt), Tolerance.Exact, Tolerance.Exact);
+        // The fused merge: O not a multiple of the 32-row tile; I a multiple of 8 (16-byte path) or not (edge path) and
+        // wider than one 256-column tile; r below, at and above the 16-wide rank chunk; bf16 adapters.
+        foreach (var dt in FloatTypes)
+            foreach (var (o, i, r, adt) in new[] { (37, 264, 16, DType.F32), (33, 45, 1, DType.F32), (5, 300, 20, DType.F32), (40, 272, 16, DType.BF16) })
+                Case("MaskedLowRankMerge", $"{dt.Name()} w [{o},{i}], r={r}, {adt.Name()} a/b", d =>
+                {
+                    var w = Ops.MaskedFill(In(d, [o, i], 147, dt), Ops.NonZeroMask(Ops.Unary(UnaryOp.Relu, In(d, [o, i], 148))));
+                    var y = Ops.MaskedLowRankMerge(w, In(d, [o, r], 149, adt), In(d, [r, i], 150, adt), 0.37f);
+                    return Out(y, Ops.NonZeroMask(y).To(DType.F32), Ops.NonZeroMask(w).To(DType.F32));
+                }, Tolerance.For(dt), Tolerance.Exact, Tolerance.Exact);
+        Case("MaskedLowRankMerge", "bf16 w, unaligned view (offset 3 elements)", d =>
+        {
+            var w = In(d, [3 + 9 * 64], 151, DType.BF16).Narrow(0, 3, 9 * 64).Reshape(9, 64);
+            return Out(Ops.MaskedLowRankMerge(w, In(d, [9, 4], 152), In(d, [4, 64], 153), -1.5f));
+        }, Tolerance.For(DType.BF16));
+    }
+
+    /// <summary>Ops.AllFinite (the load-time NaN/Inf check): one planted NaN/Inf anywhere, or large finite values.
+    /// The answer is known, so a wrong one throws (and fails the case) even if both devices agree.</summary>
+    private void AllFiniteCases()
+    {
+        foreach (var dt in FloatTypes)
+            foreach (var (what, index, value) in new[] { ("clean", -1, 0f), ("NaN first", 0, float.NaN), ("+Inf last", 70000, float.PositiveInfinity),
+                         ("-Inf middle", 35001, float.NegativeInfinity), ("1e30 finite", 17, 1e30f) })
+                Case("AllFinite", $"{dt.Name()} [70001] {what}", d =>
+                {
+                    var values = Ops.RandomUniform([70001], 56, -1, 1, DType.F32, Device.Cpu).ToFloatArray();
+                    if (index >= 0) values[index] = value;
+                    bool expected = index < 0 || float.IsFinite(value);
+                    bool got = Ops.AllFinite(FromValues(d, values, [70001], dt));
+                    if (got != expected) throw new InvalidOperationException($"AllFinite returned {got}, expected {expected}");
+                    return [[got ? 1f : 0f]];
+                }, Tolerance.Exact);
     }
 }

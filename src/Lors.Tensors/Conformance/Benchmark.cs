@@ -63,6 +63,20 @@ public static class Benchmark
         Add(Time($"swiglu fwd bf16 [{rows},{I}]", d, iterations, () => Ops.SwiGlu(gate, up).Dispose(), 3 * gb / 1e9, "GB/s"));
         Add(Time($"swiglu bwd bf16 [{rows},{I}]", d, iterations, () => { var (a, b) = Ops.SwiGluBackward(gate, up, gate); a.Dispose(); b.Dispose(); }, 5 * gb / 1e9, "GB/s"));
 
+        // The LoRS merge at a Llama-2-7B MLP shape, rank 16: fused (one read of W, one write of W') beside the unfused
+        // composition (A B written in fp32, read back by the masked merge). GB/s counts W and W' only.
+        int mo = 11008 / s, mi = 4096 / s;
+        var mw = Ops.RandomNormal([mo, mi], 13, 0, 1, bf, d);
+        var ma = Ops.RandomNormal([mo, 16], 14, 0, 0.1, DType.F32, d);
+        var mb = Ops.RandomNormal([16, mi], 15, 0, 0.1, DType.F32, d);
+        double mwb = 2.0 * mo * mi * 2;
+        Add(Time($"lors merge fused bf16 [{mo},{mi}] r=16", d, iterations, () => Ops.MaskedLowRankMerge(mw, ma, mb, 2f).Dispose(), mwb / 1e9, "GB/s"));
+        Add(Time($"lors merge unfused bf16 [{mo},{mi}] r=16", d, iterations, () =>
+        {
+            using var ab = Ops.MatMul(ma, mb, outType: DType.F32);
+            Ops.MaskedMerge(mw, ab, 2f).Dispose();
+        }, mwb / 1e9, "GB/s"));
+
         var logits = Ops.RandomNormal([rows, V], 12, 0, 2, bf, d);
         var targets = Tensor.FromArray(Enumerable.Range(0, rows).Select(i => i * 7 % V).ToArray(), [rows], d);
         double lb = (double)rows * V * 2;

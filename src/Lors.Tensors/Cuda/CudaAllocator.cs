@@ -90,23 +90,40 @@ internal sealed class CudaAllocator : IDisposable
         }
     }
 
+    /// <summary>
+    /// Bytes this allocator may hold from the driver (in use + cached); unlimited by default. A lower limit makes a
+    /// smaller GPU (or an out-of-memory) reproducible: a request over it fails as the driver's would, after one retry.
+    /// </summary>
+    public long LimitBytes { get; set; } = long.MaxValue;
+
     private CudaBlock AllocateFresh(long size, long asked)
     {
-        try { return new CudaBlock(_acc.Allocate1D<byte>(size), size); }
-        catch (Exception first)
+        Exception? first = null, second = null;
+        if (FitsLimit(size))
         {
-            // Out of memory (or fragmentation): drop the cache, let pending frees finish, and try once more.
-            _acc.Synchronize();
-            ReleaseCached();
             try { return new CudaBlock(_acc.Allocate1D<byte>(size), size); }
-            catch (Exception second)
-            {
-                throw new OutOfMemoryException(
-                    $"CUDA out of memory: asked for {MemoryStats.Format(asked)} (rounded to {MemoryStats.Format(size)}); " +
-                    $"in use {MemoryStats.Format(_stats.CurrentBytes)}, reserved {MemoryStats.Format(ReservedBytes)}, " +
-                    $"device total {MemoryStats.Format(_acc.MemorySize)}. First error: {first.Message}; retry: {second.Message}", second);
-            }
+            catch (Exception e) { first = e; }
         }
+        // Out of memory (or fragmentation): drop the cache, let pending frees finish, and try once more.
+        _acc.Synchronize();
+        ReleaseCached();
+        if (FitsLimit(size))
+        {
+            try { return new CudaBlock(_acc.Allocate1D<byte>(size), size); }
+            catch (Exception e) { second = e; }
+        }
+        // Nothing was changed but the cache: the caller may catch this, free tensors and go on.
+        string limit = LimitBytes == long.MaxValue ? "" : $", limit {MemoryStats.Format(LimitBytes)}";
+        string why = first is null && second is null ? "over the limit" : $"first error: {first?.Message ?? "over the limit"}; retry: {second?.Message ?? "over the limit"}";
+        throw new OutOfMemoryException(
+            $"CUDA out of memory: asked for {MemoryStats.Format(asked)} (rounded to {MemoryStats.Format(size)}); " +
+            $"in use {MemoryStats.Format(_stats.CurrentBytes)}, reserved {MemoryStats.Format(ReservedBytes)}, " +
+            $"device total {MemoryStats.Format(_acc.MemorySize)}{limit}. {why}", second ?? first);
+    }
+
+    private bool FitsLimit(long size)
+    {
+        lock (_gate) return LimitBytes == long.MaxValue || _reserved + size <= LimitBytes;
     }
 
     public void Dispose()

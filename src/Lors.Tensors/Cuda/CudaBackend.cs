@@ -48,6 +48,9 @@ public sealed partial class CudaBackend : IBackend
     /// <summary>Device bytes held from the driver (in use + cached by the allocator).</summary>
     public long ReservedBytes => _alloc.ReservedBytes;
 
+    /// <summary>Most device bytes the allocator may hold (in use + cached); long.MaxValue (the default) means no limit.</summary>
+    public long MemoryLimitBytes { get => _alloc.LimitBytes; set => _alloc.LimitBytes = value; }
+
     /// <summary>True when matrix products go through cuBLAS (false: the ILGPU tiled fallback).</summary>
     public bool UsesCuBlas => _blas is not null;
 

@@ -8,8 +8,6 @@ namespace Lors.Train.Adapters;
 
 public sealed class AdaptedLinear : ILinear
 {
-    private Tensor? _mask; // U8 [out, in], built lazily for the masked baselines
-
     internal AdaptedLinear(ILinear baseLinear, Variable a, Variable b, AdapterConfig config)
     {
         Base = baseLinear;
@@ -40,42 +38,18 @@ public sealed class AdaptedLinear : ILinear
 
     private Variable LorsForward(Variable x) => Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x, Weight, A, B);
 
-    private Variable LoraForward(Variable x)
-    {
-        var low = F.Linear(F.Linear(x, B), A); // (x B^T) A^T
-        var scaled = F.Scale(low, Scale);
-        var baseOut = Base.Forward(x);
-        var y = F.Add(baseOut, scaled);
-        low.Release();    // inputs of a scale and an add: no backward reads them
-        scaled.Release();
-        baseOut.Release();
-        return y;
-    }
+    /// <summary>Base(x) + s (x B^T) A^T; the scope frees the terms of the sum (no backward reads them) once added.</summary>
+    private Variable LoraForward(Variable x) =>
+        GraphScope.Run(() => F.Add(Base.Forward(x), F.Scale(F.Linear(F.Linear(x, B), A), Scale)));
 
-    /// <summary>W' = (W + s A B) * M built with ordinary autograd ops, so the graph keeps W' until backward.</summary>
+    /// <summary>
+    /// W' = (W + s A B) * M through autograd, so the graph keeps W' until backward (SQFT-style); W' is formed by the
+    /// fused merge (one pass over W, no A B tensor), as PyTorch would with a fused kernel.
+    /// </summary>
     private Variable MaskedForward(Variable x, Variable a, Variable b)
     {
-        var ab = F.MatMul(a, b);
-        var delta = F.Scale(ab, Scale);
-        var sum = F.Add(Weight, delta);
-        var merged = F.Mask(sum, Mask);
-        ab.Release();     // read by no backward (scale, add and mask keep nothing); W' is kept by the linear
-        delta.Release();
-        sum.Release();
+        var merged = Function.Apply(new MaskedLowRankMergeFn(Scale), Weight, a, b);
         return F.Linear(x, merged);
-    }
-
-    private Tensor Mask
-    {
-        get
-        {
-            if (_mask is null)
-            {
-                using var _ = TensorScope.Detached();
-                _mask = Ops.NonZeroMask(Weight.Data);
-            }
-            return _mask;
-        }
     }
 
     /// <summary>The merged weight this adapter stands for, in W's dtype: W + s A B, masked for every method but LoRA.</summary>
@@ -87,14 +61,6 @@ public sealed class AdaptedLinear : ILinear
         using var w32 = Weight.Data.To(DType.F32);
         Ops.AddInPlace(w32, ab, Scale);
         return w32.To(Weight.Data.DType);
-    }
-
-    internal void ReleaseMaskForTests() => ReleaseMask();
-
-    internal void ReleaseMask()
-    {
-        _mask?.Dispose();
-        _mask = null;
     }
 
     public override string ToString() => $"{Config.Method} adapter on {Name} (r={A.Shape[1]}, s={Scale:G4})";

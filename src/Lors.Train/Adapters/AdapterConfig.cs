@@ -63,15 +63,6 @@ public sealed record AdapterConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static AdapterConfig FromJson(string json, string source)
-    {
-        AdapterConfig? c;
-        try { c = JsonSerializer.Deserialize<AdapterConfig>(json, Json); }
-        catch (JsonException e) { throw new InvalidDataException($"{source}: invalid adapter config: {e.Message}", e); }
-        if (c is null) throw new InvalidDataException($"{source}: empty adapter config");
-        if (c.FormatVersion > CurrentFormatVersion)
-            throw new InvalidDataException($"{source}: format_version {c.FormatVersion} is newer than this tool's {CurrentFormatVersion}");
-        c.Validate();
-        return c;
-    }
+    /// <summary>Parses adapter_config.json; every error is an InvalidDataException naming <paramref name="source"/> and the field.</summary>
+    public static AdapterConfig FromJson(string json, string source) => AdapterConfigReader.Parse(json, source);
 }

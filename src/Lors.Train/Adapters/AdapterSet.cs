@@ -89,22 +89,58 @@ public sealed class AdapterSet : IDisposable
         var cfgPath = Path.Combine(directory, ConfigFile);
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"adapter folder '{directory}' has no {ConfigFile}", cfgPath);
         var config = AdapterConfig.FromJson(File.ReadAllText(cfgPath), cfgPath);
-        var set = Attach(model, config);
+        foreach (var (_, p, linear) in model.Linears())
+            if (config.Targets.Contains(p) && config.Rank > Math.Min(linear.InFeatures, linear.OutFeatures))
+                throw new InvalidDataException($"{cfgPath}: field 'rank': {config.Rank} exceeds the size of {linear.Name} [{linear.OutFeatures}, {linear.InFeatures}]");
         var path = Path.Combine(directory, WeightsFile);
+        if (!File.Exists(path)) throw new FileNotFoundException($"adapter folder '{directory}' has no {WeightsFile}", path);
         using var file = SafetensorsFile.Open(path);
+        var set = Attach(model, config);
+        try
+        {
+            LoadWeights(set, file, path);
+            return set;
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Adapter values beyond this magnitude are refused: trained adapters stay many orders below it, and
+    /// s * A * B of such values would overflow or swamp the base weights when merged (a diverged or corrupt run).</summary>
+    public const float MaxAdapterMagnitude = 1e6f;
+
+    private static void LoadWeights(AdapterSet set, SafetensorsFile file, string path)
+    {
         var expected = set.Parameters.ToDictionary(p => p.Name, p => p.Param);
         foreach (var e in file.Entries)
             if (!expected.ContainsKey(e.Name)) throw new InvalidDataException($"{path}: unexpected tensor '{e.Name}' for this model and config");
         foreach (var (name, param) in expected)
         {
             if (!file.TryGet(name, out var entry)) throw new InvalidDataException($"{path}: tensor '{name}' is missing");
-            if (entry!.DType != SafeDType.F32 || !entry.Shape.Select(d => (int)d).SequenceEqual(param.Shape))
+            if (entry!.DType != SafeDType.F32 || !entry.Shape.SequenceEqual(param.Shape.Select(d => (long)d)))
                 throw new InvalidDataException($"{path}: tensor '{name}' is {entry.DType} [{string.Join(", ", entry.Shape)}], expected F32 {Tensor.ShapeString(param.Shape)}");
+            CheckValues(file, entry, path);
             using var _ = TensorScope.Detached();
             using var t = Tensor.FromBytes(file.GetBytes(entry), param.Shape, DType.F32, param.Data.Device);
             Ops.CopyInto(t, param.Data);
         }
-        return set;
+    }
+
+    private static void CheckValues(SafetensorsFile file, SafetensorsEntry entry, string path)
+    {
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.GetBytes(entry));
+        if (values.Length == 0) return;
+        // IndexOfMaxMagnitude returns the first NaN when there is one, else the largest |x| (Inf included).
+        int i = System.Numerics.Tensors.TensorPrimitives.IndexOfMaxMagnitude(values);
+        float v = values[i];
+        if (float.IsFinite(v) && MathF.Abs(v) <= MaxAdapterMagnitude) return;
+        string what = FiniteScan.Describe(i, entry.Shape, v);
+        throw new InvalidDataException(float.IsFinite(v)
+            ? $"{path}: tensor '{entry.Name}': {what}, beyond the plausible adapter range +-{MaxAdapterMagnitude:G0} (a diverged run?)"
+            : $"{path}: tensor '{entry.Name}': {what} (adapter weights must be finite)");
     }
 
     /// <summary>
@@ -119,6 +155,9 @@ public sealed class AdapterSet : IDisposable
             using var scope = TensorScope.Begin();
             long zerosBefore = CountZeros(a.Weight.Data);
             using var merged = a.MergedWeight();
+            // Finite adapters can still overflow in s * A * B; nothing is written when they do.
+            if (!Ops.AllFinite(merged))
+                throw new InvalidDataException($"merged weight '{a.Name}' is not finite (NaN or Inf after adding the {Config.Method} adapter); nothing was written");
             using var maskBefore = Ops.NonZeroMask(a.Weight.Data);
             using var maskAfter = Ops.NonZeroMask(merged);
             long filled = CountFilled(maskBefore, maskAfter);
@@ -153,7 +192,6 @@ public sealed class AdapterSet : IDisposable
             a.B.Data.Dispose();
             a.A.ZeroGrad();
             a.B.ZeroGrad();
-            a.ReleaseMask();
         }
     }
 }

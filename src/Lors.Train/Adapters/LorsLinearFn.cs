@@ -9,6 +9,8 @@ namespace Lors.Train.Adapters;
 
 public sealed class LorsLinearFn(float scale, bool exactGradient = false) : Function
 {
+    public override bool BackwardReadsOutput => false;
+
     private Tensor _x = null!, _w = null!, _a = null!, _b = null!;
 
     private int[] _xShape = [];
@@ -65,12 +67,8 @@ public sealed class LorsLinearFn(float scale, bool exactGradient = false) : Func
         return [gx, null, ga, gb];
     }
 
-    /// <summary>W' = (W + s A B) * (W != 0) in W's dtype (A B in fp32).</summary>
-    public static Tensor MergedWeight(Tensor w, Tensor a, Tensor b, float s)
-    {
-        using var ab = Ops.MatMul(a, b, outType: a.DType == DType.F64 ? DType.F64 : DType.F32);
-        return Ops.MaskedMerge(w, ab, s);
-    }
+    /// <summary>W' = (W + s A B) * (W != 0) in W's dtype: the fused merge forms A B per tile in fp32, never as a tensor.</summary>
+    public static Tensor MergedWeight(Tensor w, Tensor a, Tensor b, float s) => Ops.MaskedLowRankMerge(w, a, b, s);
 
     private static DType OutputType(Tensor x, Tensor w) => x.DType == DType.F64 ? DType.F64 : x.Device.IsCpu ? DType.F32 : x.DType;
 }

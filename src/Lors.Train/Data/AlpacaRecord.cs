@@ -22,8 +22,9 @@ public sealed record AlpacaRecord(string Instruction, string Input, string Outpu
     /// </summary>
     public static List<AlpacaRecord> ReadFile(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"alpaca dataset {path} not found", path);
-        return Parse(File.ReadAllText(path), path);
+        var records = Parse(TextFile.ReadUtf8(path, "--data"), path);
+        if (records.Count == 0) throw new DatasetFormatException(path, "file", null, "no records");
+        return records;
     }
 
     public static List<AlpacaRecord> Parse(string text, string sourceName)

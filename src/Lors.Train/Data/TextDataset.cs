@@ -6,8 +6,10 @@ public static class TextDataset
 {
     public static SequenceDataset Load(string path, TokenEncoder encoder, int seqLen, bool addBos = true)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"text dataset {path} not found", path);
-        return FromText(File.ReadAllText(path), encoder, seqLen, addBos);
+        var data = FromText(TextFile.ReadUtf8(path, "--data"), encoder, seqLen, addBos);
+        if (data.Count == 0)
+            throw new InvalidDataException($"--data: '{path}' has too few tokens for one block of {seqLen} (--seq-len)");
+        return data;
     }
 
     public static SequenceDataset FromText(string text, TokenEncoder encoder, int seqLen, bool addBos = true)

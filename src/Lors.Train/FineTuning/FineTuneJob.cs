@@ -72,7 +72,7 @@ public static class FineTuneJob
             {
                 var (ids, labels) = b.ToTensors(model.Device);
                 return model.Loss(ids, labels);
-            }, train, val, opts, saveAdapters: _ => adapters.Save(adapterDir));
+            }, train, val, opts, saveAdapters: _ => adapters.Save(adapterDir), runInfo: RunInfo(spec, model));
             if (spec.Resume) trainer.Resume();
             status?.Report("training");
             var stepTimes = new List<double>();
@@ -99,6 +99,56 @@ public static class FineTuneJob
         {
             model.LayerRunner = null;
         }
+    }
+
+    /// <summary>
+    /// What decides a fine-tuning run's result beyond the trainer options: the adapter settings, the data (path and SHA-256)
+    /// and the model (path, hash of config.json and the safetensors headers), the device and dtype. A checkpoint records it.
+    /// </summary>
+    public static Dictionary<string, string> RunInfo(FineTuneSpec spec, LlamaModel model)
+    {
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        var a = spec.Adapter;
+        var run = new Dictionary<string, string>
+        {
+            ["method"] = a.Method.ToString(), ["rank"] = $"{a.Rank}", ["alpha"] = a.Alpha.ToString("R", c), ["gamma"] = a.Gamma.ToString("R", c),
+            ["targets"] = string.Join(",", a.Targets.Select(t => t.ToString())), ["init"] = a.Init.ToString(), ["init_samples"] = $"{a.InitSamples}",
+            ["exact_gradient"] = $"{a.ExactGradient}", ["adapter_seed"] = $"{a.Seed}",
+            ["data"] = Path.GetFullPath(spec.DataPath), ["data_sha256"] = FileHash(spec.DataPath), ["format"] = spec.Format.ToString(),
+            ["alpaca_mode"] = spec.AlpacaMode.ToString(), ["val_fraction"] = spec.ValidationFraction.ToString("R", c),
+            ["max_examples"] = spec.MaxExamples?.ToString(c) ?? "all",
+            ["device"] = model.Device.ToString(), ["dtype"] = model.ComputeType.ToString(),
+        };
+        if (a.BaseModel is { } m)
+        {
+            run["model"] = Path.GetFullPath(m);
+            run["model_hash"] = ModelHash(m);
+        }
+        return run;
+    }
+
+    /// <summary>SHA-256 (hex, 16 chars) of a file's bytes.</summary>
+    public static string FileHash(string path)
+    {
+        using var fs = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(fs))[..16];
+    }
+
+    /// <summary>SHA-256 of config.json, the weights index and each safetensors file's size and header (cheap for any model size).</summary>
+    public static string ModelHash(string dir)
+    {
+        using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        foreach (var name in new[] { "config.json", "model.safetensors.index.json" })
+            if (File.Exists(Path.Combine(dir, name))) sha.AppendData(File.ReadAllBytes(Path.Combine(dir, name)));
+        foreach (var file in Directory.EnumerateFiles(dir, "*.safetensors").Order(StringComparer.Ordinal))
+        {
+            using var fs = File.OpenRead(file);
+            var head = new byte[(int)Math.Min(fs.Length, 1 << 20)];
+            fs.ReadExactly(head);
+            sha.AppendData(BitConverter.GetBytes(fs.Length));
+            sha.AppendData(head);
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset())[..16];
     }
 
     /// <summary>The first N training examples, in order, as micro-batches.</summary>

@@ -5,7 +5,7 @@ using Lors.Tensors;
 
 namespace Lors.Train.Init;
 
-public static class Svd
+public static partial class Svd
 {
     /// <summary>Orthonormalizes the columns of y [m, l] in place (modified Gram-Schmidt, applied twice for stability).</summary>
     public static void OrthonormalizeColumns(double[] y, int m, int l)

@@ -11,9 +11,8 @@ public static class CalibrationData
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         CheckCounts(samples, seqLen);
-        if (!File.Exists(path)) throw new FileNotFoundException($"calibration text '{path}' does not exist", path);
-        var stream = tokenizer.Encode(File.ReadAllText(path), addSpecialTokens: false);
-        return FromTokens(stream, samples, seqLen, seed, $"calibration text '{path}'");
+        var stream = tokenizer.Encode(Data.TextFile.ReadUtf8(path, "--calib-text"), addSpecialTokens: false);
+        return FromTokens(stream, samples, seqLen, seed, $"--calib-text '{path}'");
     }
 
     /// <summary>

@@ -1,6 +1,6 @@
 // Training checkpoints: OutDir/checkpoint/ holds state.safetensors (parameters and AdamW moments, F32) and
-// trainer_state.json (format version, step, data cursor, RNG state, options hash). A new checkpoint is written into
-// checkpoint.tmp/ and swapped in by renames; the previous one stays whole until the new one is complete.
+// trainer_state.json (format version, step, data cursor, RNG state, the run's settings; Checkpoint.State.cs). A new
+// checkpoint is written into checkpoint.tmp/ and swapped in by renames; the previous one stays whole until the new one is complete.
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -10,11 +10,23 @@ using Lors.Train.Data;
 
 namespace Lors.Train.Training;
 
-public sealed record TrainerState(int Step, int OptimizerStep, DataCursor Cursor, ulong RngState, string OptionsHash, double ElapsedSeconds);
-
-public static class CheckpointStore
+/// <param name="Run">Everything that decides the result (options, method, data and model identity), as text; resume compares it.</param>
+/// <param name="Window">The running sums of the metrics window not yet logged, so a resumed run logs the same means.</param>
+public sealed record TrainerState(int Step, int OptimizerStep, DataCursor Cursor, ulong RngState, string OptionsHash, double ElapsedSeconds)
 {
-    public const int FormatVersion = 1;
+    public IReadOnlyDictionary<string, string> Run { get; init; } = new Dictionary<string, string>();
+    public LogWindow Window { get; init; }
+}
+
+/// <summary>Losses summed over the steps since the last metrics line.</summary>
+public readonly record struct LogWindow(double LossSum, int Steps);
+
+/// <summary>What a checkpoint's fields may hold for the run resuming it (ranges checked on load, errors name the field).</summary>
+public sealed record TrainerStateLimits(int TotalSteps, int GradAccum, int BatchSize, int TrainExamples);
+
+public static partial class CheckpointStore
+{
+    public const int FormatVersion = 2;
     public const string DirName = "checkpoint";
     public const string TensorsFile = "state.safetensors";
     public const string StateFile = "trainer_state.json";
@@ -30,9 +42,36 @@ public static class CheckpointStore
         return null;
     }
 
+    /// <summary>
+    /// For tests of interrupted writes: called at each named point of Save ("tensors-written", "state-written",
+    /// "final-moved-to-old", "tmp-moved-to-final"); throwing there is a kill at that moment. Flows with the async context.
+    /// </summary>
+    public static Action<string>? FaultHook { get => Hook.Value; set => Hook.Value = value; }
+    private static readonly AsyncLocal<Action<string>?> Hook = new();
+
+    /// <summary>
+    /// Puts a folder left by a kill in order: drops checkpoint.tmp/ (never complete), and checkpoint.old/ once checkpoint/
+    /// is complete; when only checkpoint.old/ is complete (killed between the renames) it becomes checkpoint/ again.
+    /// </summary>
+    public static void Tidy(string outDir)
+    {
+        string final = PathIn(outDir), tmp = final + ".tmp", old = final + ".old";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        if (!Directory.Exists(old)) return;
+        if (!IsComplete(final) && IsComplete(old))
+        {
+            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+            Directory.Move(old, final);
+        }
+        else Directory.Delete(old, recursive: true);
+    }
+
+    private static bool IsComplete(string dir) => File.Exists(Path.Combine(dir, StateFile)) && File.Exists(Path.Combine(dir, TensorsFile));
+
     public static string Save(string outDir, TrainerState state, AdamW optimizer)
     {
         string final = PathIn(outDir), tmp = final + ".tmp", old = final + ".old";
+        var fault = FaultHook;
         Directory.CreateDirectory(outDir);
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         Directory.CreateDirectory(tmp);
@@ -45,7 +84,9 @@ public static class CheckpointStore
             tensors.Add(ToWrite(VPrefix + name, v));
         }
         SafetensorsWriter.Write(Path.Combine(tmp, TensorsFile), tensors, new Dictionary<string, string> { ["format"] = "lors-train-checkpoint" });
+        fault?.Invoke("tensors-written");
         WriteJson(Path.Combine(tmp, StateFile), state, optimizer);
+        fault?.Invoke("state-written");
 
         // Swap: final -> old, tmp -> final, drop old. At every moment one complete checkpoint is where Find() looks:
         // an old/ left by an interrupted swap is only dropped once final/ is complete again.
@@ -53,16 +94,18 @@ public static class CheckpointStore
         {
             if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
             Directory.Move(final, old);
+            fault?.Invoke("final-moved-to-old");
         }
         Directory.Move(tmp, final);
+        fault?.Invoke("tmp-moved-to-final");
         if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
         return final;
     }
 
     /// <summary>Reads the state and copies parameters and moments into the live tensors (names and shapes must match).</summary>
-    public static TrainerState Load(string dir, AdamW optimizer)
+    public static TrainerState Load(string dir, AdamW optimizer, TrainerStateLimits? limits = null)
     {
-        var state = ReadJson(Path.Combine(dir, StateFile), optimizer);
+        var state = ReadJson(Path.Combine(dir, StateFile), optimizer, limits);
         string file = Path.Combine(dir, TensorsFile);
         using var st = SafetensorsFile.Open(file);
         foreach (var (name, p) in optimizer.Parameters) Restore(st, ParamPrefix + name, p.Data);
@@ -75,6 +118,10 @@ public static class CheckpointStore
         return state;
     }
 
+    /// <summary>Reads and checks trainer_state.json only (no tensors are touched).</summary>
+    public static TrainerState ReadState(string dir, AdamW optimizer, TrainerStateLimits? limits = null) =>
+        ReadJson(Path.Combine(dir, StateFile), optimizer, limits);
+
     private static TensorToWrite ToWrite(string name, Tensor t)
     {
         var bytes = MemoryMarshal.AsBytes(t.ToFloatArray().AsSpan()).ToArray();
@@ -86,48 +133,11 @@ public static class CheckpointStore
         if (!st.TryGet(name, out var e)) throw new InvalidDataException($"{st.FilePath}: checkpoint has no tensor '{name}'");
         if (e.DType != SafeDType.F32 || !e.Shape.SequenceEqual(into.Shape.Select(d => (long)d)))
             throw new InvalidDataException($"{st.FilePath}: '{name}' is {SafeDTypes.ToName(e.DType)} {e.ShapeText}, expected F32 {Tensor.ShapeString(into.Shape)}");
-        using var src = Tensor.FromBytes(st.GetBytes(e), into.Shape, DType.F32, into.Device);
+        var bytes = st.GetBytes(e);
+        var values = MemoryMarshal.Cast<byte, float>(bytes);
+        for (int i = 0; i < values.Length; i++)
+            if (!float.IsFinite(values[i])) throw new InvalidDataException($"{st.FilePath}: '{name}' holds {values[i]} at element {i}; a checkpoint must be finite");
+        using var src = Tensor.FromBytes(bytes, into.Shape, DType.F32, into.Device);
         Ops.CopyInto(src, into);
-    }
-
-    private static void WriteJson(string path, TrainerState s, AdamW optimizer)
-    {
-        var o = new JsonObject
-        {
-            ["format_version"] = FormatVersion,
-            ["step"] = s.Step,
-            ["optimizer_step"] = s.OptimizerStep,
-            ["epoch"] = s.Cursor.Epoch,
-            ["index"] = s.Cursor.Index,
-            // A ulong does not fit a JSON number that every reader keeps exact, so it is a decimal string.
-            ["rng_state"] = s.RngState.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["options_hash"] = s.OptionsHash,
-            ["elapsed_seconds"] = s.ElapsedSeconds,
-            ["parameters"] = new JsonArray(optimizer.Parameters.Select(p => (JsonNode)p.Name).ToArray()),
-            ["saved_utc"] = DateTime.UtcNow.ToString("O"),
-        };
-        string text = o.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
-        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write);
-        fs.Write(System.Text.Encoding.UTF8.GetBytes(text));
-        fs.Flush(flushToDisk: true);
-    }
-
-    private static TrainerState ReadJson(string path, AdamW optimizer)
-    {
-        JsonNode? n;
-        try { n = JsonNode.Parse(File.ReadAllText(path)); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: malformed JSON: {e.Message}", e); }
-        if (n is not JsonObject o) throw new InvalidDataException($"{path}: expected a JSON object");
-        T Get<T>(string key) => o[key] is JsonNode v ? v.GetValue<T>() : throw new InvalidDataException($"{path}: missing \"{key}\"");
-        int version = Get<int>("format_version");
-        if (version != FormatVersion) throw new InvalidDataException($"{path}: checkpoint format version {version}, this build reads {FormatVersion}");
-        var names = (o["parameters"] as JsonArray)?.Select(x => x!.GetValue<string>()).ToArray() ?? [];
-        var expected = optimizer.Parameters.Select(p => p.Name).ToArray();
-        if (!names.SequenceEqual(expected))
-            throw new InvalidDataException($"{path}: checkpoint parameters [{string.Join(", ", names.Take(5))}{(names.Length > 5 ? ", ..." : "")}] " +
-                $"({names.Length}) do not match the trainer's ({expected.Length})");
-        return new TrainerState(Get<int>("step"), Get<int>("optimizer_step"), new DataCursor(Get<int>("epoch"), Get<int>("index")),
-            ulong.Parse(Get<string>("rng_state"), System.Globalization.CultureInfo.InvariantCulture), Get<string>("options_hash"),
-            Get<double>("elapsed_seconds"));
     }
 }

@@ -63,12 +63,20 @@ public sealed record TrainOptions
     /// </summary>
     public string TrajectoryHash()
     {
-        var c = CultureInfo.InvariantCulture;
-        var s = string.Join(";",
-            $"steps={Steps}", $"epochs={Epochs.ToString("R", c)}", $"batch={BatchSize}", $"seq={SeqLen}", $"accum={GradAccum}",
-            $"lr={Lr.ToString("R", c)}", $"wd={WeightDecay.ToString("R", c)}", $"b1={Betas.Beta1.ToString("R", c)}",
-            $"b2={Betas.Beta2.ToString("R", c)}", $"eps={Eps.ToString("R", c)}", $"warmup={WarmupSteps}",
-            $"minlr={MinLrRatio.ToString("R", c)}", $"clip={ClipNorm.ToString("R", c)}", $"seed={Seed}", $"shuffle={Shuffle}");
+        var s = string.Join(";", TrajectoryFields().Select(kv => $"{kv.Key}={kv.Value}"));
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(s)))[..16];
+    }
+
+    /// <summary>The settings that shape the trajectory, by name (a checkpoint records them; resume lists the ones that differ).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> TrajectoryFields()
+    {
+        var c = CultureInfo.InvariantCulture;
+        return new Dictionary<string, string>
+        {
+            ["steps"] = $"{Steps}", ["epochs"] = Epochs.ToString("R", c), ["batch"] = $"{BatchSize}", ["seq"] = $"{SeqLen}", ["accum"] = $"{GradAccum}",
+            ["lr"] = Lr.ToString("R", c), ["wd"] = WeightDecay.ToString("R", c), ["b1"] = Betas.Beta1.ToString("R", c),
+            ["b2"] = Betas.Beta2.ToString("R", c), ["eps"] = Eps.ToString("R", c), ["warmup"] = $"{WarmupSteps}",
+            ["minlr"] = MinLrRatio.ToString("R", c), ["clip"] = ClipNorm.ToString("R", c), ["seed"] = $"{Seed}", ["shuffle"] = $"{Shuffle}",
+        }.ToList();
     }
 }

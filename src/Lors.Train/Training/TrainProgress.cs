@@ -15,7 +15,9 @@ public sealed record TrainResult(int Step, int TotalSteps, bool Cancelled, bool 
 
 /// <summary>The loss or the gradient norm became NaN or infinite; the parameters were not updated with it.</summary>
 public sealed class TrainingDivergedException(int step, double loss, double gradNorm, string? lastCheckpoint)
-    : Exception($"training diverged at step {step}: loss {loss}, gradient norm {gradNorm} (not finite); the update was not applied"
+    : Exception($"training diverged at step {step}: " + (double.IsFinite(loss)
+            ? $"the gradient norm is {gradNorm} (the loss {loss:G6} was finite)"
+            : $"the loss is {loss} (no backward was run, so no gradient norm)") + "; the update was not applied"
         + (lastCheckpoint is null ? "; no checkpoint had been saved" : $"; the last good checkpoint {lastCheckpoint} is intact"))
 {
     public int Step { get; } = step;

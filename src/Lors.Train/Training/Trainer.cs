@@ -23,12 +23,18 @@ public sealed class Trainer : IDisposable
     private readonly MetricsLog _metrics;
     private double _elapsedBefore;        // seconds spent in earlier runs (restored from a checkpoint)
     private int _checkpointStep = -1;     // step of the checkpoint on disk written or loaded by this trainer
+    private readonly Dictionary<string, string> _run;   // what decides the result; recorded in checkpoints
+    private readonly int _trainExamples;
+    private LogWindow _window;            // losses since the last metrics line (checkpointed, so resumed logs match)
 
     /// <param name="parameters">The trainable fp32 variables (requiresGrad), with unique names.</param>
     /// <param name="loss">The scalar mean loss of one micro-batch, built with recording on.</param>
     /// <param name="saveAdapters">Called with OutDir when training completes, to write the caller's final files.</param>
+    /// <param name="runInfo">The caller's settings that decide the result beyond the options (method, data and model identity);
+    /// recorded in each checkpoint, and resume refuses a checkpoint whose settings differ.</param>
     public Trainer(IReadOnlyList<(string Name, Variable Param)> parameters, Func<Batch, Variable> loss, SequenceDataset train,
-        SequenceDataset? validation, TrainOptions options, Action<string>? saveAdapters = null, Func<string, bool>? noDecay = null)
+        SequenceDataset? validation, TrainOptions options, Action<string>? saveAdapters = null, Func<string, bool>? noDecay = null,
+        IReadOnlyDictionary<string, string>? runInfo = null)
     {
         options.Validate();
         if (parameters.Count == 0) throw new ArgumentException("Trainer: no trainable parameters");
@@ -46,6 +52,9 @@ public sealed class Trainer : IDisposable
         _schedule = new LrSchedule(options.Lr, options.WarmupSteps, TotalSteps, options.MinLrRatio);
         _rng = new DeterministicRng(DeterministicRng.Mix(options.Seed, 0xBA7C4UL));
         _metrics = new MetricsLog(Path.Combine(options.OutDir, "metrics.jsonl"));
+        _trainExamples = train.Count;
+        _run = new Dictionary<string, string>(options.TrajectoryFields());
+        foreach (var (k, v) in runInfo ?? new Dictionary<string, string>()) _run[k] = v;
     }
 
     public TrainOptions Options { get; }
@@ -64,14 +73,19 @@ public sealed class Trainer : IDisposable
     /// </summary>
     public TrainerState Resume(string? checkpointDir = null, bool allowOptionsChange = false)
     {
+        if (checkpointDir is null) CheckpointStore.Tidy(Options.OutDir);
         var dir = checkpointDir ?? CheckpointStore.Find(Options.OutDir)
             ?? throw new FileNotFoundException($"no checkpoint to resume from in {Path.GetFullPath(Options.OutDir)}");
-        var state = CheckpointStore.Load(dir, _opt);
-        string hash = Options.TrajectoryHash();
-        if (state.OptionsHash != hash && !allowOptionsChange)
-            throw new InvalidOperationException($"resume: {dir} was written with other training options (hash {state.OptionsHash}, now {hash}); " +
-                "use the same settings or allow the change explicitly");
+        var limits = new TrainerStateLimits(TotalSteps, Options.GradAccum, Options.BatchSize, _trainExamples);
+        // The settings are compared before any tensor is copied, so a refused resume leaves the live parameters untouched.
+        // Settings first (a run with another batch size would otherwise see its cursor reported as out of range).
+        var diff = CheckpointStore.Differences(CheckpointStore.ReadRun(dir), _run);
+        if (diff.Count > 0 && !allowOptionsChange)
+            throw new InvalidOperationException($"resume: {Path.Combine(dir, CheckpointStore.StateFile)} was written by a run with other settings: " +
+                $"{string.Join("; ", diff.Take(8))}{(diff.Count > 8 ? $"; and {diff.Count - 8} more" : "")} (checkpoint -> now)");
+        var state = CheckpointStore.Load(dir, _opt, limits);
         Step = state.Step;
+        _window = state.Window;
         _sampler.Cursor = state.Cursor;
         _rng.State = state.RngState;
         _elapsedBefore = state.ElapsedSeconds;
@@ -87,6 +101,7 @@ public sealed class Trainer : IDisposable
     public TrainResult Run(IProgress<TrainProgress>? progress = null, CancellationToken ct = default, int? stopAtStep = null)
     {
         Directory.CreateDirectory(Options.OutDir);
+        CheckpointStore.Tidy(Options.OutDir);   // a checkpoint.old/ or .tmp/ left by a kill
         var clock = Stopwatch.StartNew();
         try { return RunLoop(progress, ct, stopAtStep, clock); }
         finally { _elapsedBefore += clock.Elapsed.TotalSeconds; }
@@ -95,8 +110,7 @@ public sealed class Trainer : IDisposable
     private TrainResult RunLoop(IProgress<TrainProgress>? progress, CancellationToken ct, int? stopAtStep, Stopwatch clock)
     {
         var memory = _vars[0].Data.Backend.Memory;
-        double windowLoss = 0, windowStart = 0;
-        int windowSteps = 0;
+        double windowStart = 0;
         long windowTokens = 0;
         double? lastLoss = null, lastEval = null;
         int G = Options.GradAccum;
@@ -137,8 +151,7 @@ public sealed class Trainer : IDisposable
             Step++;
             lastLoss = stepLoss;
 
-            windowLoss += stepLoss;
-            windowSteps++;
+            _window = new LogWindow(_window.LossSum + stepLoss, _window.Steps + 1);
             windowTokens += tokens;
 
             double? evalLoss = null;
@@ -152,7 +165,7 @@ public sealed class Trainer : IDisposable
                 var rec = new JsonObject
                 {
                     ["step"] = Step,
-                    ["loss"] = MetricsLog.Num(windowLoss / windowSteps),
+                    ["loss"] = MetricsLog.Num(_window.LossSum / _window.Steps),
                     ["lr"] = MetricsLog.Num(lr),
                     ["grad_norm"] = MetricsLog.Num(norm),
                     ["tokens_per_s"] = MetricsLog.Num(Math.Round(tps, 1)),
@@ -165,7 +178,7 @@ public sealed class Trainer : IDisposable
                     rec["eval_ppl"] = MetricsLog.Num(Math.Exp(el));
                 }
                 _metrics.Append(rec);
-                (windowLoss, windowSteps, windowTokens, windowStart) = (0, 0, 0, now);
+                (_window, windowTokens, windowStart) = (default, 0, now);
             }
             progress?.Report(new TrainProgress(Step, TotalSteps, stepLoss, lr, norm, tps, TimeSpan.FromSeconds(_elapsedBefore + now),
                 memory.PeakBytes, evalLoss, evalLoss is double e2 ? Math.Exp(e2) : null));
@@ -207,7 +220,7 @@ public sealed class Trainer : IDisposable
     {
         if (_checkpointStep == Step && CheckpointStore.Find(Options.OutDir) is string existing) return existing;
         var state = new TrainerState(Step, _opt.StepCount, _sampler.Cursor, _rng.State, Options.TrajectoryHash(),
-            _elapsedBefore + clock.Elapsed.TotalSeconds);
+            _elapsedBefore + clock.Elapsed.TotalSeconds) { Run = _run, Window = _window };
         var dir = CheckpointStore.Save(Options.OutDir, state, _opt);
         _checkpointStep = Step;
         return dir;

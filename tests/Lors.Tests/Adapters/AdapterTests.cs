@@ -104,7 +104,8 @@ public sealed class AdapterTests
             Assert.Equal(adapted, Logits(model));
             File.WriteAllText(Path.Combine(dir, AdapterSet.ConfigFile), "{ \"rank\": -1 }");
             loaded.Detach();
-            Assert.ThrowsAny<ArgumentException>(() => AdapterSet.Load(model, dir));
+            var e = Assert.Throws<InvalidDataException>(() => AdapterSet.Load(model, dir));
+            Assert.Contains("'rank'", e.Message);
         }
         finally
         {

@@ -82,7 +82,6 @@ public sealed class LorsFunctionTests
         Assert.NotNull(b.Grad);
         a.ZeroGrad();
         b.ZeroGrad();
-        adapter.ReleaseMaskForTests();
         return held;
     }
 

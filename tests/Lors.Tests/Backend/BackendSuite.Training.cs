@@ -128,4 +128,58 @@ public abstract partial class BackendSuite
                 for (int i = 0; i < n; i++) if (w[i] == 0) Assert.Equal(0.0, ya[i]);
             }
     });
+
+    [BackendFact]
+    public void MaskedLowRankMergeMatchesTheUnfusedMerge() => ForEachLevel(() =>
+    {
+        const float s = 0.7f;
+        foreach (var dt in FloatTypes)
+            foreach (var (o, n, r) in new[] { (0, 5, 3), (4, 0, 2), (1, 1, 1), (7, 33, 16), (37, 40, 5), (3, 70, 20), (2, 17, 0) })
+            {
+                var adt = dt == DType.F64 ? DType.F64 : DType.F32;
+                var w = Round(Rand(o * n, o + n + r), dt);
+                for (int i = 0; i < w.Length; i += 3) w[i] = 0;
+                var a = Round(Rand(o * r, o + 1, -2, 2), adt);
+                var b = Round(Rand(r * n, n + 2, -2, 2), adt);
+                if (b.Length > 0) b[0] = double.NaN; // column 0 of A B is NaN: zero weights there must stay exactly zero
+                var e = new double[o * n];
+                for (int row = 0; row < o; row++)
+                    for (int col = 0; col < n; col++)
+                    {
+                        double acc = 0;
+                        for (int k = 0; k < r; k++) acc += a[row * r + k] * b[k * n + col];
+                        e[row * n + col] = w[row * n + col] != 0 ? w[row * n + col] + s * acc : 0;
+                    }
+                using var wt = Make(w, [o, n], dt);
+                using var at = Make(a, [o, r], adt);
+                using var bt = Make(b, [r, n], adt);
+                using var y = Ops.MaskedLowRankMerge(wt, at, bt, s);
+                Assert.Equal(dt, y.DType);
+                Close(e, y, dt, $"fused merge {dt} [{o},{n}] r={r}", 0.05, 1e-5);
+                var ya = y.ToDoubleArray();
+                for (int i = 0; i < ya.Length; i++) if (w[i] == 0) Assert.Equal(0.0, ya[i]);
+                // The unfused composition (A B in fp32, then the masked merge) agrees to fp32 rounding of the sum.
+                using var ab = Ops.MatMul(at, bt);
+                using var u = Ops.MaskedMerge(wt, ab, s);
+                Close(u.ToDoubleArray(), y, dt == DType.F64 ? 1e-12 : dt == DType.F32 ? 2e-6 : Tol(dt), $"fused vs unfused {dt} [{o},{n}] r={r}", 0.05, 1e-5);
+            }
+        // bf16 adapters are widened exactly.
+        using var w16 = Make(Round(Rand(6 * 24, 9), DType.BF16), [6, 24], DType.BF16);
+        using var a16 = Make(Round(Rand(6 * 4, 10), DType.BF16), [6, 4], DType.BF16);
+        using var b16 = Make(Round(Rand(4 * 24, 11), DType.BF16), [4, 24], DType.BF16);
+        using var a32 = a16.To(DType.F32);
+        using var b32 = b16.To(DType.F32);
+        using var y16 = Ops.MaskedLowRankMerge(w16, a16, b16, s);
+        using var y32 = Ops.MaskedLowRankMerge(w16, a32, b32, s);
+        Assert.Equal(y32.ToDoubleArray(), y16.ToDoubleArray());
+    });
+
+    [BackendFact]
+    public void MaskedLowRankMergeRejectsMismatchedShapes()
+    {
+        using var w = Make(Rand(12, 1), [3, 4], DType.F32);
+        using var a = Make(Rand(6, 2), [3, 2], DType.F32);
+        using var b = Make(Rand(6, 3), [2, 3], DType.F32);
+        Throws<ArgumentException>(() => Ops.MaskedLowRankMerge(w, a, b, 1f).Dispose(), "MaskedLowRankMerge", "[3, 4]", "[2, 3]");
+    }
 }

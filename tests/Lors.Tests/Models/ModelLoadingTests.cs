@@ -42,7 +42,8 @@ public sealed class ModelLoadingTests : IDisposable
     public void ExtraTensorIsNamed()
     {
         var dir = CopyWith(l => [.. l, new TensorToWrite("model.layers.9.mlp.up_proj.weight", SafeDType.F32, [1], new byte[4])]);
-        var e = Assert.Throws<InvalidDataException>(() => LlamaModel.Load(dir));
+        var e = Assert.Throws<ConfigFormatException>(() => LlamaModel.Load(dir));
+        Assert.Contains("num_hidden_layers", e.Message);
         Assert.Contains("model.layers.9.mlp.up_proj.weight", e.Message);
     }
 

@@ -1,0 +1,26 @@
+// The `lors bench train --shape` table: each name gives the published architecture (hidden, intermediate, layers,
+// heads, kv heads, vocab), and an unknown name is rejected with the list of known ones.
+using Lors.Cli.Bench;
+
+namespace Lors.Tests.Cli;
+
+public sealed class TrainBenchShapeTests
+{
+    [Theory]
+    [InlineData("tinyllama-1.1b", 2048, 5632, 22, 32, 4, 32000)]
+    [InlineData("llama2-7b", 4096, 11008, 32, 32, 32, 32000)]
+    [InlineData("llama2-13b", 5120, 13824, 40, 40, 40, 32000)]
+    [InlineData("llama3-8b", 4096, 14336, 32, 32, 8, 128256)]
+    public void ShapesMatchThePublishedConfigs(string name, int h, int f, int layers, int heads, int kv, int vocab)
+    {
+        var c = TrainBench.Shape(name);
+        Assert.Equal((h, f, layers, heads, kv, vocab), (c.HiddenSize, c.IntermediateSize, c.NumHiddenLayers, c.NumAttentionHeads, c.NumKeyValueHeads, c.VocabSize));
+    }
+
+    [Fact]
+    public void UnknownShapeListsTheKnownOnes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => TrainBench.Shape("llama2-70b"));
+        Assert.Contains("llama2-13b", e.Message);
+    }
+}
