@@ -11,7 +11,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {
-        [CommandArgument(0, "<WHAT>")][Description("train")]
+        [CommandArgument(0, "<WHAT>")][Description("train (one fine-tuning step) | linear (each adapted linear alone, beside plain GEMMs)")]
         public string What { get; init; } = "train";
         [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama2-13b | llama3-8b | tiny (the embedded model's shape)")][DefaultValue("tinyllama-1.1b")]
         public string Shape { get; init; } = "tinyllama-1.1b";
@@ -31,7 +31,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
-        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train)");
+        if (s.What == "linear") return Linear(s);
+        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train or linear)");
         var r = TrainBench.Run(s);
         if (s.Json) Cli.WriteJson(r);
         else
@@ -39,6 +40,19 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             AnsiConsole.MarkupLine($"[bold]{r.Shape}[/] T={r.SeqLen} B={r.Batch} {r.Method}{(r.CheckpointLayers ? "+gc" : "")} on {Markup.Escape(r.Device)}: median step [bold]{r.MedianStepMs:F1} ms[/] ({r.TokensPerSecond:F0} tokens/s), peak memory [bold]{Cli.Bytes(r.PeakBytes)}[/] (model {Cli.Bytes(r.ModelBytes)}); steps ms: {string.Join(" ", r.StepsMs.Select(x => x.ToString("F0")))}");
             if (r.Profile is not null) AnsiConsole.WriteLine(r.Profile);
         }
+        return 0;
+    }
+
+    private static int Linear(Settings s)
+    {
+        var r = LinearBench.Run(s);
+        if (s.Json) { Cli.WriteJson(r); return 0; }
+        AnsiConsole.MarkupLine($"[bold]{r.Shape}[/] linear layers, N={r.Tokens} tokens, r={r.Rank}, on {Markup.Escape(r.Device)} (ms per call, median)");
+        // plain = x W^T and gy W; lors and masked = forward + backward; merge = W' alone, fused and unfused.
+        AnsiConsole.WriteLine($"{"proj",-10}{"out x in",13}{"plain",9}{"lors",9}{"ratio",7}{"masked",9}{"merge",8}{"unfused",9}");
+        foreach (var x in r.Rows)
+            AnsiConsole.WriteLine($"{x.Projection,-10}{x.Out + "x" + x.In,13}{x.PlainMs,9:F3}{x.LorsMs,9:F3}{x.LorsMs / x.PlainMs,7:F2}{x.MaskedMs,9:F3}{x.MergeFusedMs,8:F3}{x.MergeUnfusedMs,9:F3}");
+        AnsiConsole.MarkupLine($"x {r.Layers} layers: plain GEMMs {r.PlainStepMs:F1} ms, LoRS linear {r.LorsStepMs:F1} ms ([bold]{r.LorsStepMs / r.PlainStepMs:F2}x[/]), masked linear {r.MaskedStepMs:F1} ms");
         return 0;
     }
 }
