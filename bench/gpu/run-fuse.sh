@@ -13,5 +13,5 @@ B="$L bench train --seq-len 2048 --device cuda"
 step bench-7b-lors 90 $B --shape llama2-7b --method lors --profile
 for m in masked masked-ckpt none lora; do step bench-1b-$m 60 $B --shape tinyllama-1.1b --method $m; done
 step bench-13b-lors 150 $B --shape llama2-13b --method lors
-step oom 90 $B --shape llama3-8b --method masked --batch 8
+step oom 120 $B --shape llama2-13b --method lors --batch 32 --layers 12   # about 150 GiB of activations: must fail cleanly
 exit 0
