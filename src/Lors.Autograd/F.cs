@@ -21,6 +21,8 @@ public static class F
     public static Variable Scale(Variable x, double scale) => Function.Apply(new AffineFn(scale, 0), x);
     public static Variable Affine(Variable x, double scale, double shift) => Function.Apply(new AffineFn(scale, shift), x);
     public static Variable Mask(Variable x, Tensor mask) => Function.Apply(new MaskFn(mask), x);
+    /// <summary>x in dtype (x itself when it already is); differentiable.</summary>
+    public static Variable Cast(Variable x, DType dtype) => x.DType == dtype ? x : Function.Apply(new CastFn(dtype), x);
 
     public static Variable Reshape(Variable x, params int[] shape) => Function.Apply(new ReshapeFn(shape), x);
     public static Variable Rows(Variable x, int start, int count) => Function.Apply(new RowsFn(start, count), x);

@@ -107,3 +107,20 @@ public sealed class MaskFn(Tensor mask) : Function
     protected override Tensor Forward(Tensor[] inputs) => Ops.MaskedFill(inputs[0], mask);
     protected override Tensor?[] Backward(Tensor gy) => [Ops.MaskedFill(gy, mask)];
 }
+
+/// <summary>x in another float dtype (e.g. fp32 adapter weights beside bf16 activations); the gradient returns in x's dtype.</summary>
+public sealed class CastFn(DType dtype) : Function
+{
+    public override bool BackwardReadsInput(int index) => false;
+    public override bool BackwardReadsOutput => false;
+
+    private DType _from;
+
+    protected override Tensor Forward(Tensor[] inputs)
+    {
+        _from = inputs[0].DType;
+        return inputs[0].To(dtype);
+    }
+
+    protected override Tensor?[] Backward(Tensor gy) => [gy.To(_from)];
+}

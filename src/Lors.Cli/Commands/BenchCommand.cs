@@ -11,7 +11,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {
-        [CommandArgument(0, "<WHAT>")][Description("train | prune | eval-tasks")]
+        [CommandArgument(0, "<WHAT>")][Description("train (one fine-tuning step) | linear (each adapted linear alone, beside plain GEMMs) | prune | eval-tasks")]
         public string What { get; init; } = "train";
         [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama2-13b | llama3-8b | tiny (the embedded model's shape)")][DefaultValue("tinyllama-1.1b")]
         public string Shape { get; init; } = "tinyllama-1.1b";
@@ -36,7 +36,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--no-share")][Description("eval-tasks: score padded rows only (no shared contexts), as the harness does")] public bool NoShare { get; init; }
 
         protected override void Check(OptionChecks c) => c
-            .OneOf("<WHAT>", What, "train", "prune", "eval-tasks").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama2-13b", "llama3-8b", "tiny")
+            .OneOf("<WHAT>", What, "train", "linear", "prune", "eval-tasks").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama2-13b", "llama3-8b", "tiny")
             .Parses("--pattern", Pattern, p => Lors.Train.Pruning.SparsityPattern.Parse(p))
             .Positive("--seq-len", SeqLen).Positive("--batch", Batch).Positive("--rank", Rank)
             .OneOf("--method", Method, What == "prune" ? ["magnitude", "wanda", "sparsegpt"] : ["lors", "lora", "masked", "masked-ckpt", "none"])
@@ -48,7 +48,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         if (s.What == "eval-tasks") return EvalTasks(s);
         if (s.What == "prune") return Prune(s);
-        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train, prune or eval-tasks)");
+        if (s.What == "linear") return Linear(s);
+        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train, linear, prune or eval-tasks)");
         var r = TrainBench.Run(s);
         if (s.Json) Cli.WriteJson(r);
         else
@@ -80,5 +81,18 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
                 $"slowest layer {r.SlowestLayerSeconds:F1} s), peak memory {Cli.Bytes(r.PeakBytes)} (model {Cli.Bytes(r.ModelBytes)}), " +
                 $"sparsity {r.Sparsity:P2}, pattern {(r.PatternOk ? "ok" : "VIOLATED")} (check {r.CheckSeconds:F1} s)"));
         return r.PatternOk ? 0 : 1;
+    }
+
+    private static int Linear(Settings s)
+    {
+        var r = LinearBench.Run(s);
+        if (s.Json) { Cli.WriteJson(r); return 0; }
+        AnsiConsole.MarkupLine($"[bold]{r.Shape}[/] linear layers, N={r.Tokens} tokens, r={r.Rank}, on {Markup.Escape(r.Device)} (ms per call, median)");
+        // plain = x W^T and gy W; lors and masked = forward + backward; merge = W' alone, fused and unfused.
+        AnsiConsole.WriteLine($"{"proj",-10}{"out x in",13}{"plain",9}{"lors",9}{"ratio",7}{"masked",9}{"merge",8}{"unfused",9}");
+        foreach (var x in r.Rows)
+            AnsiConsole.WriteLine($"{x.Projection,-10}{x.Out + "x" + x.In,13}{x.PlainMs,9:F3}{x.LorsMs,9:F3}{x.LorsMs / x.PlainMs,7:F2}{x.MaskedMs,9:F3}{x.MergeFusedMs,8:F3}{x.MergeUnfusedMs,9:F3}");
+        AnsiConsole.MarkupLine($"x {r.Layers} layers: plain GEMMs {r.PlainStepMs:F1} ms, LoRS linear {r.LorsStepMs:F1} ms ([bold]{r.LorsStepMs / r.PlainStepMs:F2}x[/]), masked linear {r.MaskedStepMs:F1} ms");
+        return 0;
     }
 }

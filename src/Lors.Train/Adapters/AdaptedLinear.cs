@@ -38,9 +38,17 @@ public sealed class AdaptedLinear : ILinear
 
     private Variable LorsForward(Variable x) => Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x, Weight, A, B);
 
-    /// <summary>Base(x) + s (x B^T) A^T; the scope frees the terms of the sum (no backward reads them) once added.</summary>
-    private Variable LoraForward(Variable x) =>
-        GraphScope.Run(() => F.Add(Base.Forward(x), F.Scale(F.Linear(F.Linear(x, B), A), Scale)));
+    /// <summary>
+    /// Base(x) + s (x B^T) A^T; the scope frees the terms of the sum (no backward reads them) once added. With 16-bit
+    /// activations the small A and B are cast to their dtype, so the products run on tensor cores instead of widening x.
+    /// </summary>
+    private Variable LoraForward(Variable x) => GraphScope.Run(() =>
+    {
+        bool low = x.DType is DType.BF16 or DType.F16;
+        var a = low ? F.Cast(A, x.DType) : A;
+        var b = low ? F.Cast(B, x.DType) : B;
+        return F.Add(Base.Forward(x), F.Scale(F.Linear(F.Linear(x, b), a), Scale));
+    });
 
     /// <summary>
     /// W' = (W + s A B) * M through autograd, so the graph keeps W' until backward (SQFT-style); W' is formed by the

@@ -224,4 +224,20 @@ public sealed class CheckpointMemoryTests
         Assert.True(ckpt <= 2 * activation, $"checkpoint held {ckpt} bytes (one output is {activation})");
         Assert.True(direct >= 8 * activation, $"the direct graph held only {direct} bytes");
     }
+
+    [Fact]
+    public void CastRoundsForwardAndReturnsTheGradientInTheInputDtype()
+    {
+        using var s = TensorScope.Begin();
+        var x = new Variable(Ops.RandomNormal([3, 5], 12, 0, 1, DType.F32), true);
+        var y = F.Cast(x, DType.BF16);
+        Assert.Equal(DType.BF16, y.DType);
+        using var back = x.Data.To(DType.BF16);
+        Assert.Equal(back.ToFloatArray(), y.Data.ToFloatArray());
+        var gy = Ops.RandomNormal([3, 5], 13, 0, 1, DType.BF16);
+        y.Backward(gy);
+        Assert.Equal(DType.F32, x.Grad!.DType);
+        Assert.Equal(gy.ToFloatArray(), x.Grad.ToFloatArray());
+        Assert.Same(x, F.Cast(x, DType.F32));
+    }
 }

@@ -24,3 +24,17 @@ public sealed class TrainBenchShapeTests
         Assert.Contains("llama2-13b", e.Message);
     }
 }
+
+public sealed class LinearBenchTests
+{
+    [Fact]
+    public void BenchLinearTimesEveryProjectionBesidePlainGemms()
+    {
+        var s = new Lors.Cli.Commands.BenchCommand.Settings { What = "linear", Shape = "tiny", SeqLen = 8, Steps = 1, Warmup = 0, DeviceName = "cpu", Layers = 2 };
+        var r = LinearBench.Run(s);
+        Assert.Equal(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"], r.Rows.Select(x => x.Projection));
+        Assert.Equal((688, 256), (r.Rows[4].Out, r.Rows[4].In));
+        Assert.All(r.Rows, x => Assert.True(x.PlainMs > 0 && x.LorsMs > 0 && x.MaskedMs > 0 && x.MergeFusedMs > 0 && x.MergeUnfusedMs > 0, x.ToString()));
+        Assert.Equal(2 * r.Rows.Sum(x => x.LorsMs), r.LorsStepMs, 9);
+    }
+}

@@ -68,6 +68,24 @@ public sealed unsafe partial class CpuBackend
         if (CpuFeatures.UseAvx512 && Vector512.IsHardwareAccelerated)
         {
             var vs = Vector512.Create(s);
+            // Four independent FMA chains per step hide the FMA latency; each element still sums k in order.
+            for (; i + 64 <= c1; i += 64)
+            {
+                Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int k = 0; k < r; k++)
+                {
+                    var ak = Vector512.Create(a[k]);
+                    float* bk = b + (long)k * n + i;
+                    a0 = Vector512.FusedMultiplyAdd(ak, Vector512.Load(bk), a0);
+                    a1 = Vector512.FusedMultiplyAdd(ak, Vector512.Load(bk + 16), a1);
+                    a2 = Vector512.FusedMultiplyAdd(ak, Vector512.Load(bk + 32), a2);
+                    a3 = Vector512.FusedMultiplyAdd(ak, Vector512.Load(bk + 48), a3);
+                }
+                Put512(w + i, a0, vs, y + i);
+                Put512(w + i + 16, a1, vs, y + i + 16);
+                Put512(w + i + 32, a2, vs, y + i + 32);
+                Put512(w + i + 48, a3, vs, y + i + 48);
+            }
             for (; i + 16 <= c1; i += 16)
             {
                 var acc = Vector512<float>.Zero;
@@ -79,6 +97,23 @@ public sealed unsafe partial class CpuBackend
         else if (CpuFeatures.UseAvx2 && Vector256.IsHardwareAccelerated)
         {
             var vs = Vector256.Create(s);
+            for (; i + 32 <= c1; i += 32)
+            {
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                for (int k = 0; k < r; k++)
+                {
+                    var ak = Vector256.Create(a[k]);
+                    float* bk = b + (long)k * n + i;
+                    a0 = Vector256.FusedMultiplyAdd(ak, Vector256.Load(bk), a0);
+                    a1 = Vector256.FusedMultiplyAdd(ak, Vector256.Load(bk + 8), a1);
+                    a2 = Vector256.FusedMultiplyAdd(ak, Vector256.Load(bk + 16), a2);
+                    a3 = Vector256.FusedMultiplyAdd(ak, Vector256.Load(bk + 24), a3);
+                }
+                Put256(w + i, a0, vs, y + i);
+                Put256(w + i + 8, a1, vs, y + i + 8);
+                Put256(w + i + 16, a2, vs, y + i + 16);
+                Put256(w + i + 24, a3, vs, y + i + 24);
+            }
             for (; i + 8 <= c1; i += 8)
             {
                 var acc = Vector256<float>.Zero;
@@ -93,5 +128,17 @@ public sealed unsafe partial class CpuBackend
             for (int k = 0; k < r; k++) acc = MathF.FusedMultiplyAdd(a[k], b[(long)k * n + i], acc);
             y[i] = w[i] != 0f ? MathF.FusedMultiplyAdd(acc, s, w[i]) : w[i];
         }
+    }
+
+    private static void Put512(float* w, Vector512<float> acc, Vector512<float> vs, float* y)
+    {
+        var wv = Vector512.Load(w);
+        Vector512.ConditionalSelect(Vector512.Equals(wv, Vector512<float>.Zero), wv, Vector512.FusedMultiplyAdd(acc, vs, wv)).Store(y);
+    }
+
+    private static void Put256(float* w, Vector256<float> acc, Vector256<float> vs, float* y)
+    {
+        var wv = Vector256.Load(w);
+        Vector256.ConditionalSelect(Vector256.Equals(wv, Vector256<float>.Zero), wv, Vector256.FusedMultiplyAdd(acc, vs, wv)).Store(y);
     }
 }
