@@ -53,6 +53,9 @@ public static class FineTuneJob
         if (spec.MaxExamples is { } max && max < all.Count) all = new SequenceDataset(all.SeqLen, Enumerable.Range(0, max).Select(i => all[i]));
         var (train, val) = spec.ValidationFraction > 0 ? all.Split(spec.ValidationFraction, opts.Seed) : (all, new SequenceDataset(all.SeqLen, []));
         if (train.Count == 0) throw new ArgumentException($"{spec.DataPath}: no training examples of {opts.SeqLen} tokens");
+        if (train.Count < opts.BatchSize)
+            throw new ArgumentException($"--data: '{spec.DataPath}' gives {train.Count} training blocks of {opts.SeqLen} tokens " +
+                $"(after the validation split and --max-examples), fewer than one batch of {opts.BatchSize} (--batch)");
 
         if (spec.CheckpointLayers)
             model.LayerRunner = (layer, x, cos, sin) => Autograd.Checkpoint.Run(v => layer.Forward(v[0], cos, sin), [x], LayerParameters(layer));

@@ -68,8 +68,8 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// Loads the checkpoint in OutDir (or <paramref name="checkpointDir"/>) into the parameters, moments, step, cursor
-    /// and RNG, so Run continues exactly where it stopped. Throws when none exists or the options hash differs
-    /// (unless <paramref name="allowOptionsChange"/>).
+    /// and RNG, so Run continues exactly where it stopped. Throws when none exists, when a field is malformed or out of
+    /// range, or when the recorded settings differ (listing them; unless <paramref name="allowOptionsChange"/>).
     /// </summary>
     public TrainerState Resume(string? checkpointDir = null, bool allowOptionsChange = false)
     {
@@ -77,8 +77,8 @@ public sealed class Trainer : IDisposable
         var dir = checkpointDir ?? CheckpointStore.Find(Options.OutDir)
             ?? throw new FileNotFoundException($"no checkpoint to resume from in {Path.GetFullPath(Options.OutDir)}");
         var limits = new TrainerStateLimits(TotalSteps, Options.GradAccum, Options.BatchSize, _trainExamples);
-        // The settings are compared before any tensor is copied, so a refused resume leaves the live parameters untouched.
-        // Settings first (a run with another batch size would otherwise see its cursor reported as out of range).
+        // Settings are compared first: a refused resume copies no tensor, and a run with another batch size is told so
+        // rather than that its cursor is out of range. Then every field is checked against this run's limits.
         var diff = CheckpointStore.Differences(CheckpointStore.ReadRun(dir), _run);
         if (diff.Count > 0 && !allowOptionsChange)
             throw new InvalidOperationException($"resume: {Path.Combine(dir, CheckpointStore.StateFile)} was written by a run with other settings: " +

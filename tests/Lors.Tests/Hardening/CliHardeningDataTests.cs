@@ -54,6 +54,9 @@ public sealed class CliHardeningDataTests
         yield return [new BadCase("finetune: fewer tokens than one block", ["finetune", "--data", tiny, "--out", Path.Combine(Dir, "out-tiny"), "--seq-len", "64", "--device", "cpu"], ["--data", tiny, "tokens", "64"], [Path.Combine(Dir, "out-tiny")])];
         yield return [new BadCase("eval: fewer tokens than one window", ["eval", "--text", tiny, "--seq-len", "64", "--device", "cpu"], ["--text", tiny, "tokens", "65"])];
         yield return [new BadCase("prune: fewer tokens than the calibration needs", ["prune", "--method", "wanda", "--pattern", "2:4", "--calib-text", tiny, "--calib-samples", "4", "--seq-len", "16", "--out", Path.Combine(Dir, "out-tiny-pr"), "--device", "cpu"], ["--calib-text", tiny, "tokens"], [Path.Combine(Dir, "out-tiny-pr")])];
+        var small = CliHardeningHarness.SmallText(Dir);
+        yield return [new BadCase("finetune: fewer blocks than one batch", ["finetune", "--data", small, "--out", Path.Combine(Dir, "out-batch"), "--seq-len", "16", "--batch", "500", "--device", "cpu"], ["--data", small, "--batch", "500"], [Path.Combine(Dir, "out-batch")])];
+        yield return [new BadCase("finetune: --max-examples below one batch", ["finetune", "--data", small, "--out", Path.Combine(Dir, "out-maxex"), "--seq-len", "16", "--batch", "2", "--max-examples", "1", "--device", "cpu"], ["--data", small, "--batch"], [Path.Combine(Dir, "out-maxex")])];
         var noRecords = Write("empty-array.json", Encoding.UTF8.GetBytes("[]"));
         yield return [new BadCase("finetune: Alpaca file without records", ["finetune", "--data", noRecords, "--out", Path.Combine(Dir, "out-norec"), "--device", "cpu"], [noRecords, "no records"], [Path.Combine(Dir, "out-norec")])];
         var badField = Write("bad-field.jsonl", Encoding.UTF8.GetBytes("{\"instruction\": \"a\", \"output\": \"b\"}\n{\"instruction\": 5, \"output\": \"b\"}\n"));
