@@ -5,6 +5,8 @@
 # (context + continuation)[-(max_length+1):][:-1], each request alone (no padding), float32 model, log-softmax.
 # Writes tests/fixtures/zeroshot/golden.json, read by tests/Lors.Tests/Evaluation/ZeroShotGoldenTests.cs.
 # Usage: python3 bench/gpu/zeroshot_golden.py [MODEL_DIR] [FIXTURE_DIR] [OUT]
+# (for another model, e.g. the random-init 1.1B of zeroshot_random_model.py, give an OUT outside the fixtures and
+# compare with `lors eval-tasks --samples` through zeroshot_compare.py)
 import json, math, os, re, sys
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -52,7 +54,11 @@ SPLITS = {"boolq": "validation", "rte": "validation", "hellaswag": "validation",
           "arc_easy": "test", "arc_challenge": "test", "openbookqa": "test", "piqa": "validation"}
 
 tok = AutoTokenizer.from_pretrained(model_dir)
-model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32).eval()
+# float32 everywhere; on a GPU with TF32 off (PyTorch's default for matmul) so the products are float32 products.
+dev = "cuda" if torch.cuda.is_available() else "cpu"
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+model = AutoModelForCausalLM.from_pretrained(model_dir, torch_dtype=torch.float32).to(dev).eval()
 max_length = model.config.max_position_embeddings
 
 
@@ -73,9 +79,9 @@ def encode_pair(context, continuation, bos):  # lm_eval/api/model.py _encode_pai
 @torch.no_grad()
 def loglikelihood(ctx, cont):
     inp = (ctx + cont)[-(max_length + 1):][:-1]
-    logits = model(torch.tensor([inp])).logits[0].double()
+    logits = model(torch.tensor([inp], device=dev)).logits[0].double()
     logp = torch.log_softmax(logits, dim=-1)[len(inp) - len(cont):]
-    return float(logp.gather(1, torch.tensor(cont).unsqueeze(1)).sum())
+    return float(logp.gather(1, torch.tensor(cont, device=dev).unsqueeze(1)).sum())
 
 
 result = {"model": os.path.basename(os.path.abspath(model_dir)), "transformers": __import__("transformers").__version__,

@@ -31,12 +31,19 @@ public sealed class EvalTasksCommand : Command<EvalTasksCommand.Settings>
         [CommandOption("--batch-tokens <N>")][Description("Tokens per forward pass, padding included (default 2048 on the CPU, 32768 on CUDA)")]
         public int? BatchTokens { get; init; }
 
+        [CommandOption("--dtype <T>")][Description("Compute type: f32 or bf16 (default f32 on the CPU, bf16 on CUDA)")]
+        public string? DType { get; init; }
+
+        [CommandOption("--samples <FILE>")][Description("Also write each document's per-choice log-likelihoods and picks as JSON lines")]
+        public string? Samples { get; init; }
+
         [CommandOption("--no-bos")][Description("Do not add the tokenizer's BOS (as harness releases before 0.4.5 did)")]
         public bool NoBos { get; init; }
 
         protected override void Check(OptionChecks c) => c
             .Required("--data", Data).NotEmpty("--data", Data).NotEmpty("--tasks", Tasks)
-            .Positive("--limit", Limit).Positive("--batch-tokens", BatchTokens);
+            .Positive("--limit", Limit).Positive("--batch-tokens", BatchTokens)
+            .OneOf("--dtype", DType, "f32", "bf16");
     }
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
@@ -49,7 +56,8 @@ public sealed class EvalTasksCommand : Command<EvalTasksCommand.Settings>
         var docs = tasks.Select(t => ZeroShotEvaluator.LoadDocs(t, s.Data!, s.Limit)).ToList();
         var tokenizer = Tokenizer.Load(modelDir);
         var device = s.Device;
-        using var model = LlamaModel.Load(modelDir, device, device.IsCpu ? DType.F32 : DType.BF16);
+        var dtype = s.DType switch { "f32" => DType.F32, "bf16" => DType.BF16, _ => device.IsCpu ? DType.F32 : DType.BF16 };
+        using var model = LlamaModel.Load(modelDir, device, dtype);
         var encoder = new RequestEncoder(tokenizer, addBos: !s.NoBos);
         int batchTokens = s.BatchTokens ?? (device.IsCpu ? 2048 : 32768);
         var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -61,8 +69,19 @@ public sealed class EvalTasksCommand : Command<EvalTasksCommand.Settings>
             results.Add(Cli.WithProgress(s.Json, title, report => ZeroShotEvaluator.Evaluate(model, encoder, task, docs[i], batchTokens,
                 (done, total) => report(total == 0 ? 1 : (double)done / total, $"{title} {done:N0}/{total:N0} requests"))));
         }
+        if (s.Samples is not null) WriteSamples(s.Samples, results);
         Print(results, modelDir, s, sw.Elapsed.TotalSeconds);
         return 0;
+    }
+
+    /// <summary>One JSON line per document: task, row, gold, picks and per-choice log-likelihoods (temporary file, renamed).</summary>
+    private static void WriteSamples(string path, List<TaskResult> results)
+    {
+        var lines = results.SelectMany(r => r.PerDoc.Select((d, i) => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            task = r.Task, doc = i, where = d.Where, gold = d.Gold, pred = d.Pred, pred_norm = d.PredNorm, loglikelihoods = d.Loglikelihoods,
+        })));
+        Lors.Models.Formats.AtomicFile.WriteText(path, string.Join("\n", lines) + "\n");
     }
 
     /// <summary>Mean over tasks of acc, and of acc_norm where the harness reports it (acc elsewhere).</summary>

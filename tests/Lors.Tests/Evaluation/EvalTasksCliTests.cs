@@ -36,7 +36,25 @@ public sealed class EvalTasksCliTests
         Assert.Equal(JsonValueKind.Number, tasks.GetProperty("piqa").GetProperty("acc_norm").ValueKind);
     }
 
+    [Fact]
+    public void SamplesHoldEachDocumentsLogLikelihoods()
+    {
+        var file = Path.Combine(Path.GetTempPath(), "lors-zs-samples-" + Guid.NewGuid().ToString("N")[..8] + ".jsonl");
+        try
+        {
+            var (rc, _, stderr) = Run("eval-tasks", "--data", "tests/fixtures/zeroshot", "--tasks", "hellaswag,rte", "--device", "cpu", "--dtype", "f32", "--json", "--samples", file);
+            Assert.True(rc == 0, stderr);
+            var lines = File.ReadAllLines(file).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Equal(6, lines.Count);
+            Assert.Equal(["hellaswag", "hellaswag", "hellaswag", "rte", "rte", "rte"], lines.Select(l => l.GetProperty("task").GetString()));
+            Assert.All(lines.Take(3), l => Assert.Equal(4, l.GetProperty("loglikelihoods").GetArrayLength()));
+            Assert.All(lines, l => Assert.All(l.GetProperty("loglikelihoods").EnumerateArray(), x => Assert.True(x.GetDouble() < 0)));
+        }
+        finally { File.Delete(file); }
+    }
+
     [Theory]
+    [InlineData("eval-tasks --data tests/fixtures/zeroshot --dtype f16", "--dtype")]
     [InlineData("eval-tasks --data /nonexistent/zs", "/nonexistent/zs")]
     [InlineData("eval-tasks --data tests/fixtures/zeroshot --tasks boolq,mmlu", "mmlu")]
     [InlineData("eval-tasks --data tests/fixtures --tasks rte", "rte/validation")]
