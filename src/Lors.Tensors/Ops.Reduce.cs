@@ -27,6 +27,33 @@ public static partial class Ops
     public static Tensor MeanAll(Tensor x) => ReduceAll(ReduceOp.Mean, x);
     public static Tensor SumSquaresAll(Tensor x) => ReduceAll(ReduceOp.SumSquares, x);
 
+    /// <summary>
+    /// Non-zero elements of x, counted on its device: the 0/1 mask is summed per row of 4096 elements in fp32 (exact) and
+    /// the row sums are added on the host in 64 bits, so on a GPU only numel / 4096 floats come back.
+    /// </summary>
+    public static long CountNonZero(Tensor x)
+    {
+        const int Row = 4096;
+        using var mask = NonZeroMask(x);
+        using var f = mask.To(DType.F32);
+        using var flat = f.Reshape(-1);
+        int n = checked((int)f.Numel), full = n / Row * Row;
+        long count = 0;
+        if (full > 0)
+        {
+            using var head = flat.Narrow(0, 0, full);
+            using var block = head.Reshape(full / Row, Row);
+            using var rows = Sum(block, 1);
+            foreach (var v in rows.ToFloatArray()) count += (long)v;
+        }
+        if (full < n)
+        {
+            using var tail = flat.Narrow(0, full, n - full);
+            foreach (var v in tail.ToFloatArray()) count += (long)v;
+        }
+        return count;
+    }
+
     private static Tensor ReduceAll(ReduceOp op, Tensor x)
     {
         CheckFloat($"Reduce.{op}", x, "x");

@@ -153,34 +153,27 @@ public sealed class AdapterSet : IDisposable
         foreach (var (layer, p, a) in _slots)
         {
             using var scope = TensorScope.Begin();
-            long zerosBefore = CountZeros(a.Weight.Data);
+            using var maskBefore = NonZeroF32(a.Weight.Data);
+            long zerosBefore = a.Weight.Data.Numel - Ops.CountNonZero(maskBefore);
             using var merged = a.MergedWeight();
             // Finite adapters can still overflow in s * A * B; nothing is written when they do.
             if (!Ops.AllFinite(merged))
                 throw new InvalidDataException($"merged weight '{a.Name}' is not finite (NaN or Inf after adding the {Config.Method} adapter); nothing was written");
-            using var maskBefore = Ops.NonZeroMask(a.Weight.Data);
-            using var maskAfter = Ops.NonZeroMask(merged);
-            long filled = CountFilled(maskBefore, maskAfter);
+            using var maskAfter = NonZeroF32(merged);
+            using var kept = Ops.Mul(maskAfter, maskBefore);
+            long nonZeroAfter = Ops.CountNonZero(maskAfter);
+            long filled = nonZeroAfter - Ops.CountNonZero(kept); // non-zero after the merge where the base was zero
             Ops.CopyInto(merged, a.Weight.Data);
-            rows.Add(new MergeReport.Row(a.Name, a.Weight.Data.Numel, zerosBefore, CountZeros(a.Weight.Data), filled));
+            rows.Add(new MergeReport.Row(a.Name, a.Weight.Data.Numel, zerosBefore, a.Weight.Data.Numel - nonZeroAfter, filled));
         }
         Detach();
         return new MergeReport(Config.Method, rows);
     }
 
-    private static long CountZeros(Tensor w)
+    private static Tensor NonZeroF32(Tensor w)
     {
         using var m = Ops.NonZeroMask(w);
-        return w.Numel - m.ToByteArray().Sum(b => (long)b);
-    }
-
-    private static long CountFilled(Tensor before, Tensor after)
-    {
-        var b = before.ToByteArray();
-        var a = after.ToByteArray();
-        long n = 0;
-        for (int i = 0; i < b.Length; i++) if (b[i] == 0 && a[i] != 0) n++;
-        return n;
+        return m.To(DType.F32);
     }
 
     public void Dispose()

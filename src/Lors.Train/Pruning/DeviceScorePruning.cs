@@ -54,14 +54,7 @@ internal static class DeviceScorePruning
     }
 
     /// <summary>Zeros of a [rows, cols] matrix, counted on its device (row sums of the non-zero mask are exact in fp32).</summary>
-    public static long CountZeros(Tensor weight)
-    {
-        using var scope = TensorScope.Begin();
-        var perRow = Ops.Sum(Ops.NonZeroMask(weight).To(DType.F32), 1).ToFloatArray();
-        long nonZeros = 0;
-        foreach (var v in perRow) nonZeros += (long)v;
-        return weight.Numel - nonZeros;
-    }
+    public static long CountZeros(Tensor weight) => weight.Numel - Ops.CountNonZero(weight);
 
     /// <summary>The weight in fp32 (a copy; owned by the current scope).</summary>
     internal static Tensor AsF32(Tensor weight) => weight.To(DType.F32);
