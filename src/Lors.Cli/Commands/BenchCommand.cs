@@ -1,5 +1,6 @@
 // `lors bench train`: one fine-tuning step at a real model shape (random init, 2:4 magnitude pruning, rank-16 adapters),
 // median step time, tokens/s and peak device memory over timed steps after warm-up — the shape of the PyTorch anchor.
+// `lors bench attention`: forward and backward of each CUDA attention algorithm at a model's attention shape.
 using System.ComponentModel;
 using Lors.Cli.Bench;
 using Spectre.Console;
@@ -11,9 +12,9 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {
-        [CommandArgument(0, "<WHAT>")][Description("train")]
+        [CommandArgument(0, "<WHAT>")][Description("train | attention")]
         public string What { get; init; } = "train";
-        [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama3-8b | tiny (the embedded model's shape)")][DefaultValue("tinyllama-1.1b")]
+        [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama3-8b | tiny (the embedded model's shape); for attention also all")][DefaultValue("tinyllama-1.1b")]
         public string Shape { get; init; } = "tinyllama-1.1b";
         [CommandOption("--pattern <P>")][DefaultValue("2:4")] public string Pattern { get; init; } = "2:4";
         [CommandOption("--seq-len <T>")][DefaultValue(2048)] public int SeqLen { get; init; } = 2048;
@@ -31,7 +32,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
-        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train)");
+        if (s.What == "attention") return Attention(s);
+        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train or attention)");
         var r = TrainBench.Run(s);
         if (s.Json) Cli.WriteJson(r);
         else
@@ -40,5 +42,13 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             if (r.Profile is not null) AnsiConsole.WriteLine(r.Profile);
         }
         return 0;
+    }
+
+    private static int Attention(Settings s)
+    {
+        var results = Lors.Tensors.Conformance.AttentionBench.Run(s.Device, s.Shape, s.SeqLen, s.Batch, Math.Max(1, s.Steps),
+            s.Json ? null : r => AnsiConsole.WriteLine(r.ToString()));
+        if (s.Json) Cli.WriteJson(results);
+        return results.Any(r => double.IsNaN(r.Milliseconds)) ? 1 : 0;
     }
 }

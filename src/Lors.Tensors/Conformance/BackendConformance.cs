@@ -38,6 +38,7 @@ public sealed partial class BackendConformance
         NnRows();
         NnLayers();
         Attention();
+        AttentionMma();
         Training();
         return _results;
     }

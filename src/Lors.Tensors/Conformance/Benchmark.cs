@@ -74,7 +74,7 @@ public static class Benchmark
     }
 
     /// <summary>Two warm-up calls (kernel compilation happens there), then the median of timed calls.</summary>
-    private static BenchResult Time(string name, Device d, int iterations, Action body, double work, string unit)
+    internal static BenchResult Time(string name, Device d, int iterations, Action body, double work, string unit)
     {
         try
         {
