@@ -1,5 +1,5 @@
 // The tensor-core attention kernels compiled to PTX (no GPU needed): one mma.sync per unrolled step (the head-dim
-// guards folded away) and no local-memory arrays: the only local slots are the 4-byte operands ILGPU passes to inline
+// guards folded away), the 16-bit packing on cvt.rn.*x2, and no local-memory arrays: the only local slots are the 4-byte operands ILGPU passes to inline
 // PTX through memory (store, asm, load; ptxas turns them back into registers).
 using ILGPU;
 using ILGPU.Algorithms;
@@ -34,7 +34,10 @@ public sealed class AttentionMmaPtxTests(ITestOutputHelper output)
         output.WriteLine($"{name}: {ptx.Length} chars, {mmas} mma, {depots.Count} local slots of {string.Join(",", depots.Distinct())} bytes");
         Assert.Equal(expectedMmas, mmas);
         Assert.True(depots.All(b => b == 4), "a local-memory array: some fragment tile was not kept in registers");
-        Assert.True(depots.Count <= 10 * mmas, $"{depots.Count} local slots for {mmas} mma steps");
+        int cvts = CountOf(ptx, "cvt.rn.bf16x2.f32") + CountOf(ptx, "cvt.rn.f16x2.f32");
+        Assert.True(cvts > 0, "no packed conversion (cvt.rn.bf16x2/f16x2) in the PTX");
+        // 10 operands per mma.sync, 3 per cvt
+        Assert.True(depots.Count <= 10 * mmas + 3 * cvts, $"{depots.Count} local slots for {mmas} mma steps and {cvts} conversions");
     }
 
     private static int CountOf(string s, string what)

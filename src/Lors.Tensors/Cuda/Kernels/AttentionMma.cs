@@ -27,6 +27,8 @@ internal interface IMma<TSelf> where TSelf : struct, IMma<TSelf>
     bool F16 { get; }
     int ScratchWords { get; }
     TSelf WithScratch(ArrayView<uint> scratch);
+    /// <summary>lo and hi rounded to nearest even in the 16-bit format, lo in the lower half.</summary>
+    uint Pack(float lo, float hi);
     Frag Mma(Frag c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1);
 }
 
@@ -35,6 +37,13 @@ internal struct PtxMmaBf16 : IMma<PtxMmaBf16>
     public readonly bool F16 => false;
     public readonly int ScratchWords => 1;
     public readonly PtxMmaBf16 WithScratch(ArrayView<uint> scratch) => this;
+
+    public readonly uint Pack(float lo, float hi)
+    {
+        // cvt.rn.bf16x2.f32 d, a, b puts a in the upper half and b in the lower
+        CudaAsm.Emit("cvt.rn.bf16x2.f32 %0, %1, %2;", out uint d, hi, lo);
+        return d;
+    }
 
     public readonly Frag Mma(Frag c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
     {
@@ -52,6 +61,13 @@ internal struct PtxMmaF16 : IMma<PtxMmaF16>
     public readonly int ScratchWords => 1;
     public readonly PtxMmaF16 WithScratch(ArrayView<uint> scratch) => this;
 
+    public readonly uint Pack(float lo, float hi)
+    {
+        // cvt.rn.f16x2.f32 d, a, b puts a in the upper half and b in the lower
+        CudaAsm.Emit("cvt.rn.f16x2.f32 %0, %1, %2;", out uint d, hi, lo);
+        return d;
+    }
+
     public readonly Frag Mma(Frag c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1)
     {
         Ref<float> d0 = c.X, d1 = c.Y, d2 = c.Z, d3 = c.W;
@@ -68,6 +84,7 @@ internal struct EmuMmaBf16 : IMma<EmuMmaBf16>
     public readonly bool F16 => false;
     public readonly int ScratchWords => MmaEmulation.ScratchWords;
     public readonly EmuMmaBf16 WithScratch(ArrayView<uint> scratch) => new() { Scratch = scratch };
+    public readonly uint Pack(float lo, float hi) => MmaTile.Pack(false, lo, hi);
     public readonly Frag Mma(Frag c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) => MmaEmulation.Run(Scratch, false, c, a0, a1, a2, a3, b0, b1);
 }
 
@@ -77,6 +94,7 @@ internal struct EmuMmaF16 : IMma<EmuMmaF16>
     public readonly bool F16 => true;
     public readonly int ScratchWords => MmaEmulation.ScratchWords;
     public readonly EmuMmaF16 WithScratch(ArrayView<uint> scratch) => new() { Scratch = scratch };
+    public readonly uint Pack(float lo, float hi) => MmaTile.Pack(true, lo, hi);
     public readonly Frag Mma(Frag c, uint a0, uint a1, uint a2, uint a3, uint b0, uint b1) => MmaEmulation.Run(Scratch, true, c, a0, a1, a2, a3, b0, b1);
 }
 

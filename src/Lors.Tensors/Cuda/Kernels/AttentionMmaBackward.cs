@@ -36,7 +36,6 @@ internal static partial class AttentionMma
         var ks = SharedMemory.Allocate<uint>(Bc * MmaTile.MaxStride);
         var vs = SharedMemory.Allocate<uint>(Bc * MmaTile.MaxStride);
         var m = default(TM).WithScratch(SharedMemory.Allocate<uint>(default(TM).ScratchWords));
-        bool f16 = m.F16;
         int d = default(TD).D, w = d / 2, st = w + 4, nk = d / 16, nd = d / 8;
         int tid = Group.IdxX, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3, shift = (g & 1) * 16;
         int nbh = a.B * a.Hq, nqt = (a.T + DqRows - 1) / DqRows;
@@ -73,10 +72,10 @@ internal static partial class AttentionMma
             var x1 = Ds(s.F1, dp.F1, sl, diag, j + 8, lim0, lim1, l0, l1, d0, d1);
             var x2 = Ds(s.F2, dp.F2, sl, diag, j + 16, lim0, lim1, l0, l1, d0, d1);
             var x3 = Ds(s.F3, dp.F3, sl, diag, j + 24, lim0, lim1, l0, l1, d0, d1);
-            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(f16, x0, x1), ks, st, jt, g, shift, nd);
-            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(f16, x2, x3), ks, st, 16 + jt, g, shift, nd);
+            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(m, x0, x1), ks, st, jt, g, shift, nd);
+            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(m, x2, x3), ks, st, 16 + jt, g, shift, nd);
         }
-        MmaFrags.Store(gq32, f16, qb + (long)r0 * w + t, qb + (long)r1 * w + t, r0 < a.T, r1 < a.T, acc, a.Scale, a.Scale, nd);
+        MmaFrags.Store(m, gq32, qb + (long)r0 * w + t, qb + (long)r1 * w + t, r0 < a.T, r1 < a.T, acc, a.Scale, a.Scale, nd);
     }
 
     /// <summary>P^T of one column tile of queries (q, q + 1 at local index qi) for keys k0 (X, Y) and k1 (Z, W); 0 where masked.</summary>
@@ -110,7 +109,6 @@ internal static partial class AttentionMma
         var ls = SharedMemory.Allocate<float>(KvRows);
         var dls = SharedMemory.Allocate<float>(KvRows);
         var m = default(TM).WithScratch(SharedMemory.Allocate<uint>(default(TM).ScratchWords));
-        bool f16 = m.F16;
         int d = default(TD).D, w = d / 2, st = w + 4, nk = d / 16, nd = d / 8;
         int tid = Group.IdxX, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3, shift = (g & 1) * 16;
         int nbk = a.B * a.Hkv;
@@ -153,12 +151,12 @@ internal static partial class AttentionMma
                 var p1 = PT(s.F1, sl, ls, 8 + jt, q0 + 8 + jt, diag, k0, k1, off);
                 var x0 = DsT(p0, dp.F0, dls, jt);
                 var x1 = DsT(p1, dp.F1, dls, 8 + jt);
-                dv = MmaFrags.Acc(m, dv, MmaFrags.PackA(f16, p0, p1), dos, st, jt, g, shift, nd);
-                dk = MmaFrags.Acc(m, dk, MmaFrags.PackA(f16, x0, x1), qs, st, jt, g, shift, nd);
+                dv = MmaFrags.Acc(m, dv, MmaFrags.PackA(m, p0, p1), dos, st, jt, g, shift, nd);
+                dk = MmaFrags.Acc(m, dk, MmaFrags.PackA(m, x0, x1), qs, st, jt, g, shift, nd);
             }
         }
         long o0 = kb + (long)k0 * w + t, o1 = kb + (long)k1 * w + t;
-        MmaFrags.Store(gk.Cast<uint>(), f16, o0, o1, k0 < a.S, k1 < a.S, dk, a.Scale, a.Scale, nd);
-        MmaFrags.Store(gv.Cast<uint>(), f16, o0, o1, k0 < a.S, k1 < a.S, dv, 1f, 1f, nd);
+        MmaFrags.Store(m, gk.Cast<uint>(), o0, o1, k0 < a.S, k1 < a.S, dk, a.Scale, a.Scale, nd);
+        MmaFrags.Store(m, gv.Cast<uint>(), o0, o1, k0 < a.S, k1 < a.S, dv, 1f, 1f, nd);
     }
 }

@@ -39,7 +39,6 @@ internal static partial class AttentionMma
         var ks = SharedMemory.Allocate<uint>(Bc * MmaTile.MaxStride);
         var vs = SharedMemory.Allocate<uint>(Bc * MmaTile.MaxStride);
         var m = default(TM).WithScratch(SharedMemory.Allocate<uint>(default(TM).ScratchWords));
-        bool f16 = m.F16;
         int d = default(TD).D, w = d / 2, st = w + 4, nk = d / 16, nd = d / 8;
         int tid = Group.IdxX, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3, shift = (g & 1) * 16;
         int nbh = a.B * a.Hq, nqt = (a.T + FwdRows - 1) / FwdRows;
@@ -94,13 +93,13 @@ internal static partial class AttentionMma
             l1 = l1 * f1 + (s.F0.Z + s.F0.W + s.F1.Z + s.F1.W + s.F2.Z + s.F2.W + s.F3.Z + s.F3.W
                 + s.F4.Z + s.F4.W + s.F5.Z + s.F5.W + s.F6.Z + s.F6.W + s.F7.Z + s.F7.W);
             acc = MmaFrags.ScaleRows(acc, f0, f1, nd);
-            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(f16, s.F0, s.F1), vs, st, jt, g, shift, nd);
-            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(f16, s.F2, s.F3), vs, st, 16 + jt, g, shift, nd);
-            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(f16, s.F4, s.F5), vs, st, 32 + jt, g, shift, nd);
-            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(f16, s.F6, s.F7), vs, st, 48 + jt, g, shift, nd);
+            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(m, s.F0, s.F1), vs, st, jt, g, shift, nd);
+            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(m, s.F2, s.F3), vs, st, 16 + jt, g, shift, nd);
+            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(m, s.F4, s.F5), vs, st, 32 + jt, g, shift, nd);
+            acc = MmaFrags.Acc(m, acc, MmaFrags.PackA(m, s.F6, s.F7), vs, st, 48 + jt, g, shift, nd);
         }
         l0 = MmaTile.Sum4(l0); l1 = MmaTile.Sum4(l1);
-        MmaFrags.Store(o32, f16, qb + (long)r0 * w + t, qb + (long)r1 * w + t, r0 < a.T, r1 < a.T, acc, 1f / l0, 1f / l1, nd);
+        MmaFrags.Store(m, o32, qb + (long)r0 * w + t, qb + (long)r1 * w + t, r0 < a.T, r1 < a.T, acc, 1f / l0, 1f / l1, nd);
         if (t == 0)
         {
             long lb = (long)bh * a.T;

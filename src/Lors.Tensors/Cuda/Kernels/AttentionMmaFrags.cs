@@ -40,10 +40,10 @@ internal static class MmaFrags
     }
 
     /// <summary>P as the A operand of the next product: the accumulators of column tiles lo (cols 0..7) and hi (8..15).</summary>
-    public static U4 PackA(bool f16, Frag lo, Frag hi) => new()
+    public static U4 PackA<TM>(TM m, Frag lo, Frag hi) where TM : struct, IMma<TM> => new()
     {
-        A0 = MmaTile.Pack(f16, lo.X, lo.Y), A1 = MmaTile.Pack(f16, lo.Z, lo.W),
-        A2 = MmaTile.Pack(f16, hi.X, hi.Y), A3 = MmaTile.Pack(f16, hi.Z, hi.W),
+        A0 = m.Pack(lo.X, lo.Y), A1 = m.Pack(lo.Z, lo.W),
+        A2 = m.Pack(hi.X, hi.Y), A3 = m.Pack(hi.Z, hi.W),
     };
 
     /// <summary>c + a B where B's column n = row of a shared tile at word index i (k pair t at i, k + 8 at i + 4).</summary>
@@ -190,29 +190,29 @@ internal static class MmaFrags
     }
 
     /// <summary>Writes row g (word offset b0, lane's t included) when ok0 and row g + 8 (b1) when ok1, times c0 / c1.</summary>
-    public static void Store(ArrayView<uint> y, bool f16, long b0, long b1, bool ok0, bool ok1, Frag16 o, float c0, float c1, int nd)
+    public static void Store<TM>(TM m, ArrayView<uint> y, long b0, long b1, bool ok0, bool ok1, Frag16 o, float c0, float c1, int nd) where TM : struct, IMma<TM>
     {
-        Put(y, f16, b0 + 0, b1 + 0, ok0, ok1, o.F0, c0, c1);
-        Put(y, f16, b0 + 4, b1 + 4, ok0, ok1, o.F1, c0, c1);
-        Put(y, f16, b0 + 8, b1 + 8, ok0, ok1, o.F2, c0, c1);
-        Put(y, f16, b0 + 12, b1 + 12, ok0, ok1, o.F3, c0, c1);
-        if (nd > 4) Put(y, f16, b0 + 16, b1 + 16, ok0, ok1, o.F4, c0, c1);
-        if (nd > 5) Put(y, f16, b0 + 20, b1 + 20, ok0, ok1, o.F5, c0, c1);
-        if (nd > 6) Put(y, f16, b0 + 24, b1 + 24, ok0, ok1, o.F6, c0, c1);
-        if (nd > 7) Put(y, f16, b0 + 28, b1 + 28, ok0, ok1, o.F7, c0, c1);
-        if (nd > 8) Put(y, f16, b0 + 32, b1 + 32, ok0, ok1, o.F8, c0, c1);
-        if (nd > 9) Put(y, f16, b0 + 36, b1 + 36, ok0, ok1, o.F9, c0, c1);
-        if (nd > 10) Put(y, f16, b0 + 40, b1 + 40, ok0, ok1, o.F10, c0, c1);
-        if (nd > 11) Put(y, f16, b0 + 44, b1 + 44, ok0, ok1, o.F11, c0, c1);
-        if (nd > 12) Put(y, f16, b0 + 48, b1 + 48, ok0, ok1, o.F12, c0, c1);
-        if (nd > 13) Put(y, f16, b0 + 52, b1 + 52, ok0, ok1, o.F13, c0, c1);
-        if (nd > 14) Put(y, f16, b0 + 56, b1 + 56, ok0, ok1, o.F14, c0, c1);
-        if (nd > 15) Put(y, f16, b0 + 60, b1 + 60, ok0, ok1, o.F15, c0, c1);
+        Put(m, y, b0 + 0, b1 + 0, ok0, ok1, o.F0, c0, c1);
+        Put(m, y, b0 + 4, b1 + 4, ok0, ok1, o.F1, c0, c1);
+        Put(m, y, b0 + 8, b1 + 8, ok0, ok1, o.F2, c0, c1);
+        Put(m, y, b0 + 12, b1 + 12, ok0, ok1, o.F3, c0, c1);
+        if (nd > 4) Put(m, y, b0 + 16, b1 + 16, ok0, ok1, o.F4, c0, c1);
+        if (nd > 5) Put(m, y, b0 + 20, b1 + 20, ok0, ok1, o.F5, c0, c1);
+        if (nd > 6) Put(m, y, b0 + 24, b1 + 24, ok0, ok1, o.F6, c0, c1);
+        if (nd > 7) Put(m, y, b0 + 28, b1 + 28, ok0, ok1, o.F7, c0, c1);
+        if (nd > 8) Put(m, y, b0 + 32, b1 + 32, ok0, ok1, o.F8, c0, c1);
+        if (nd > 9) Put(m, y, b0 + 36, b1 + 36, ok0, ok1, o.F9, c0, c1);
+        if (nd > 10) Put(m, y, b0 + 40, b1 + 40, ok0, ok1, o.F10, c0, c1);
+        if (nd > 11) Put(m, y, b0 + 44, b1 + 44, ok0, ok1, o.F11, c0, c1);
+        if (nd > 12) Put(m, y, b0 + 48, b1 + 48, ok0, ok1, o.F12, c0, c1);
+        if (nd > 13) Put(m, y, b0 + 52, b1 + 52, ok0, ok1, o.F13, c0, c1);
+        if (nd > 14) Put(m, y, b0 + 56, b1 + 56, ok0, ok1, o.F14, c0, c1);
+        if (nd > 15) Put(m, y, b0 + 60, b1 + 60, ok0, ok1, o.F15, c0, c1);
     }
 
-    private static void Put(ArrayView<uint> y, bool f16, long i0, long i1, bool ok0, bool ok1, Frag f, float c0, float c1)
+    private static void Put<TM>(TM m, ArrayView<uint> y, long i0, long i1, bool ok0, bool ok1, Frag f, float c0, float c1) where TM : struct, IMma<TM>
     {
-        if (ok0) y[i0] = MmaTile.Pack(f16, f.X * c0, f.Y * c0);
-        if (ok1) y[i1] = MmaTile.Pack(f16, f.Z * c1, f.W * c1);
+        if (ok0) y[i0] = m.Pack(f.X * c0, f.Y * c0);
+        if (ok1) y[i1] = m.Pack(f.Z * c1, f.W * c1);
     }
 }
