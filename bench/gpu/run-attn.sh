@@ -14,5 +14,5 @@ TAIL=20 step bench-attention 240 $L bench attention --shape all --device cuda --
 TAIL=10 step sdpa 120 python3 bench/gpu/sdpa_bench.py 2048 20
 B="$L bench train --shape llama2-7b --seq-len 2048 --device cuda --method lors --steps 5 --warmup 2"
 TAIL=30 step train-7b-mma 150 $B --profile
-LORS_CUDA_ATTENTION=gemm TAIL=30 step train-7b-gemm 150 $B --profile
+TAIL=30 step train-7b-gemm 150 env LORS_CUDA_ATTENTION=gemm $B --profile
 exit 0
