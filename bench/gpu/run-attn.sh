@@ -9,7 +9,7 @@
 set -uo pipefail
 source bench/gpu/lib.sh
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/gpu.txt"
-TAIL=40 step selftest-attention 240 $L selftest --device cuda --filter Attention
+TAIL=40 step selftest-attention 420 $L selftest --device cuda --filter Attention
 TAIL=20 step bench-attention 240 $L bench attention --shape all --device cuda --steps 10
 TAIL=10 step sdpa 120 python3 bench/gpu/sdpa_bench.py 2048 20
 B="$L bench train --shape llama2-7b --seq-len 2048 --device cuda --method lors --steps 5 --warmup 2"
