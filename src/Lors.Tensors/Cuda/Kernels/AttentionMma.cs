@@ -1,8 +1,8 @@
 // Building blocks of the tensor-core ("mma") attention kernels: the m16n8k16 warp matrix-multiply-accumulate step,
 // either the real instruction (PtxMma*, inline PTX mma.sync, GPU only) or an exact per-lane emulation (EmuMma*, lanes
 // exchange registers through shared scratch; runs on ILGPU's CPU accelerator so the whole kernel is testable without a
-// GPU), plus head-dim constants
-// and shared-memory fragment loads. Fragment layout (PTX ISA, mma.m16n8k16 with .bf16/.f16; g = lane / 4, t = lane % 4):
+// GPU), head-dim types and shared-memory tile helpers.
+// Fragment layout (PTX ISA, mma.m16n8k16 with .bf16/.f16; g = lane / 4, t = lane % 4):
 //   A 16x16 row-major, 4 regs of 2 halves: a0 (row g, cols 2t, 2t+1), a1 (row g+8, same cols), a2 (row g, cols 2t+8, +9),
 //     a3 (row g+8, cols 2t+8, +9); the lower 16 bits hold the lower column.
 //   B 16x8 ("col"), 2 regs: b0 (rows 2t, 2t+1 of column g), b1 (rows 2t+8, 2t+9 of column g).
