@@ -90,7 +90,7 @@ public sealed partial class CudaBackend
         new((int)((rows + AttentionKernels.WarpsPerBlock - 1) / AttentionKernels.WarpsPerBlock), AttentionKernels.WarpsPerBlock * 32);
 
     public void Attention(Tensor q, Tensor k, Tensor v, float scale, Tensor output, Tensor lse) =>
-        Attention(q, k, v, scale, output, lse, PickAttention(q.Shape[3], q.DType));
+        Attention(q, k, v, scale, output, lse, MmaOrOther(PickAttention(q.Shape[3], q.DType), q.Shape[3], q, k, v, output));
 
     internal void Attention(Tensor q, Tensor k, Tensor v, float scale, Tensor output, Tensor lse, AttnAlgo algo)
     {
@@ -110,7 +110,7 @@ public sealed partial class CudaBackend
     }
 
     public void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse, Tensor gOut, float scale, Tensor gq, Tensor gk, Tensor gv) =>
-        AttentionBackward(q, k, v, output, lse, gOut, scale, gq, gk, gv, PickAttention(q.Shape[3], q.DType));
+        AttentionBackward(q, k, v, output, lse, gOut, scale, gq, gk, gv, MmaOrOther(PickAttention(q.Shape[3], q.DType), q.Shape[3], q, k, v, output, gOut, gq, gk, gv));
 
     internal void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse, Tensor gOut, float scale, Tensor gq, Tensor gk, Tensor gv, AttnAlgo algo)
     {

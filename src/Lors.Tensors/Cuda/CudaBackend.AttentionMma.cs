@@ -28,9 +28,11 @@ public sealed partial class CudaBackend
     public string AttentionAlgorithmName(Tensor q) => PickAttention(q.Shape[3], q.DType).ToString().ToLowerInvariant();
 
     /// <summary>Says once per (dtype, head dim) on stderr when the tensor-core kernel was wanted but cannot run.</summary>
-    private static void NoteFallback(DType dt, int d, AttnAlgo used)
+    private static void NoteFallback(DType dt, int d, AttnAlgo used, string? why = null)
     {
-        string note = $"attention: the tensor-core (mma) kernel does not cover {dt.Name()} with head dim {d} (BF16/F16, D a multiple of 16 up to {MmaTile.MaxD}); using {used.ToString().ToLowerInvariant()}";
+        string note = why is null
+            ? $"attention: the tensor-core (mma) kernel does not cover {dt.Name()} with head dim {d} (BF16/F16, D a multiple of 16 up to {MmaTile.MaxD}); using {used.ToString().ToLowerInvariant()}"
+            : $"attention: not using the tensor-core (mma) kernel ({why}); using {used.ToString().ToLowerInvariant()}";
         lock (AttentionNotes)
             if (!AttentionNotes.Add(note)) return;
         Console.Error.WriteLine(note);
@@ -56,15 +58,30 @@ public sealed partial class CudaBackend
         }
     }
 
-    private static void CheckMma(string op, Tensor q)
+    /// <summary>The mma kernels read 16-bit pairs as 32-bit words: every tensor must start at an even element.</summary>
+    private static bool MmaAligned(Tensor[] ts) => ts.All(t => t.Offset % 2 == 0);
+
+    /// <summary>algo, unless it is mma and some tensor is a view at an odd element offset (then the usual algorithm).</summary>
+    private AttnAlgo MmaOrOther(AttnAlgo algo, int d, params Tensor[] ts)
     {
+        if (algo != AttnAlgo.Mma || MmaAligned(ts)) return algo;
+        var other = _blas is not null && d <= GemmAttentionMaxHeadDim ? AttnAlgo.Gemm : AttnAlgo.Tiled;
+        NoteFallback(ts[0].DType, d, other, "a tensor view starts at an odd element");
+        return other;
+    }
+
+    private static void CheckMma(string op, params Tensor[] ts)
+    {
+        var q = ts[0];
         if (!MmaAttentionCovers(q.DType, q.Shape[3]))
             throw new NotSupportedException($"{op}: the tensor-core attention needs BF16/F16 and a head dim that is a multiple of 16 up to {MmaTile.MaxD}, got {q.DType.Name()} with D = {q.Shape[3]}");
+        if (!MmaAligned(ts))
+            throw new NotSupportedException($"{op}: the tensor-core attention needs tensors starting at an even element (32-bit aligned)");
     }
 
     private void AttentionMmaForward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse, AttnArgs a)
     {
-        CheckMma("Attention", q);
+        CheckMma("Attention", q, k, v, output);
         var kern = MmaKernel<MmaFwd>(nameof(AttentionMma.Forward), q.DType == DType.F16, a.D);
         var cfg = new KernelConfig(checked(a.B * a.Hq * Tiles(a.T, AttentionMma.FwdRows)), MmaTile.Threads);
         var qv = Bytes(q); var kv = Bytes(k); var vv = Bytes(v); var ov = Bytes(output); var lv = F32(lse);
@@ -74,7 +91,7 @@ public sealed partial class CudaBackend
     private void AttentionMmaBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse, Tensor gOut, Tensor gq, Tensor gk, Tensor gv, AttnArgs a)
     {
         const string op = "AttentionBackward";
-        CheckMma(op, q);
+        CheckMma(op, q, k, v, output, gOut, gq, gk, gv);
         bool f16 = q.DType == DType.F16;
         long rows = (long)a.B * a.Hq * a.T;
         using var delta = Tensor.Empty([checked((int)rows)], DType.F32, Device);

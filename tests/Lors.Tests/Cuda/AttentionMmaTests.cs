@@ -148,6 +148,14 @@ public sealed class AttentionMmaTests(ITestOutputHelper output)
         using var l = Tensor.Empty([1, 1, 4], DType.F32, dev);
         var e = Assert.Throws<NotSupportedException>(() => cb.Attention(q, q, q, 0.1f, o, l, CudaBackend.AttnAlgo.Mma));
         Assert.Contains("72", e.Message);
+        // a view at an odd element cannot be read as 32-bit pairs: refused when forced, and never picked automatically
+        using var big = Tensor.Empty([1 + 4 * 64], DType.BF16, dev);
+        using var nar = big.Narrow(0, 1, 4 * 64);
+        using var odd = nar.Reshape(1, 1, 4, 64);
+        using var q64 = Tensor.Zeros([1, 1, 4, 64], DType.BF16, dev);
+        using var o64 = Tensor.Empty([1, 1, 4, 64], DType.BF16, dev);
+        e = Assert.Throws<NotSupportedException>(() => cb.Attention(odd, q64, q64, 0.1f, o64, l, CudaBackend.AttnAlgo.Mma));
+        Assert.Contains("even element", e.Message);
     }
 
     private void Check(string name, Tensor expected, Tensor actual, double atol, double rtol)
