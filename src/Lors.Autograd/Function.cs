@@ -34,6 +34,9 @@ public abstract class Function
         return t;
     }
 
+    /// <summary>The function's label in profiles (its type name unless it says more, e.g. which kernel ran).</summary>
+    protected virtual string ProfileName => GetType().Name;
+
     /// <summary>Runs the function on variables and records a node when any input requires grad.</summary>
     public static Variable Apply(Function fn, params Variable[] inputs)
     {
@@ -41,7 +44,7 @@ public abstract class Function
         fn.Recording = record;
         fn.NeedsInputGrad = inputs.Select(v => record && v.RequiresGrad).ToArray();
         var data = inputs.Select(v => v.Data).ToArray();
-        var output = Profiler.Enabled ? Profiler.Time(fn.GetType().Name + ".forward", () => fn.Forward(data)) : fn.Forward(data);
+        var output = Profiler.Enabled ? Profiler.Time(() => fn.ProfileName + ".forward", () => fn.Forward(data)) : fn.Forward(data);
         if (!record)
         {
             fn.Release();
@@ -64,7 +67,7 @@ public abstract class Function
 
     internal Tensor?[] RunBackward(Tensor gradOutput)
     {
-        var grads = Profiler.Enabled ? Profiler.Time(GetType().Name + ".backward", () => Backward(gradOutput)) : Backward(gradOutput);
+        var grads = Profiler.Enabled ? Profiler.Time(() => ProfileName + ".backward", () => Backward(gradOutput)) : Backward(gradOutput);
         if (grads.Length != NeedsInputGrad.Length)
             throw new InvalidOperationException($"{GetType().Name}.Backward returned {grads.Length} gradients for {NeedsInputGrad.Length} inputs");
         return grads;

@@ -32,7 +32,10 @@ public static class Profiler
         }
     }
 
-    internal static T Time<T>(string name, Func<T> body)
+    internal static T Time<T>(string name, Func<T> body) => Time(() => name, body);
+
+    /// <summary>Times body under the label name() asks for after body ran (a function may name the kernel it picked).</summary>
+    internal static T Time<T>(Func<string> name, Func<T> body)
     {
         if (!Enabled) return body();
         _sync?.Invoke();
@@ -41,8 +44,9 @@ public static class Profiler
         _sync?.Invoke();
         lock (Totals)
         {
-            Totals.TryGetValue(name, out var v);
-            Totals[name] = (v.calls + 1, v.ms + sw.Elapsed.TotalMilliseconds);
+            string label = name();
+            Totals.TryGetValue(label, out var v);
+            Totals[label] = (v.calls + 1, v.ms + sw.Elapsed.TotalMilliseconds);
         }
         return r;
     }

@@ -157,10 +157,15 @@ public sealed class CrossEntropyFn(Tensor targets, int ignoreIndex = -100) : Fun
 public sealed class AttentionFn(float scale) : Function
 {
     private Tensor _q = null!, _k = null!, _v = null!, _o = null!, _lse = null!;
+    private string _name = nameof(AttentionFn);
+
+    /// <summary>Names the kernel that runs, e.g. AttentionFn[mma] or AttentionFn[gemm] (a head dim mma lacks falls back).</summary>
+    protected override string ProfileName => _name;
 
     protected override Tensor Forward(Tensor[] inputs)
     {
         (_q, _k, _v) = (inputs[0], inputs[1], inputs[2]);
+        _name = $"{nameof(AttentionFn)}[{Ops.AttentionAlgorithm(_q)}]";
         var (o, lse) = Ops.Attention(_q, _k, _v, scale);
         if (Recording) { _o = o; _lse = Save(lse); } else lse.Dispose();
         return o;

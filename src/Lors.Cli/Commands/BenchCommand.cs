@@ -1,5 +1,6 @@
 // `lors bench train`: one fine-tuning step at a real model shape (random init, 2:4 magnitude pruning, rank-16 adapters),
 // median step time, tokens/s and peak device memory over timed steps after warm-up — the shape of the PyTorch anchor.
+// `lors bench attention`: forward and backward of each CUDA attention algorithm at a model's attention shape.
 using System.ComponentModel;
 using Lors.Cli.Bench;
 using Spectre.Console;
@@ -11,9 +12,9 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 {
     public sealed class Settings : CommonSettings
     {
-        [CommandArgument(0, "<WHAT>")][Description("train (one fine-tuning step) | linear (each adapted linear alone, beside plain GEMMs) | prune | eval-tasks")]
+        [CommandArgument(0, "<WHAT>")][Description("train (one fine-tuning step) | attention (each algorithm, forward and backward) | linear (each adapted linear alone, beside plain GEMMs) | prune | eval-tasks")]
         public string What { get; init; } = "train";
-        [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama2-13b | llama3-8b | tiny (the embedded model's shape)")][DefaultValue("tinyllama-1.1b")]
+        [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama2-13b | llama3-8b | tiny (the embedded model's shape); for attention also all")][DefaultValue("tinyllama-1.1b")]
         public string Shape { get; init; } = "tinyllama-1.1b";
         [CommandOption("--pattern <P>")][DefaultValue("2:4")] public string Pattern { get; init; } = "2:4";
         [CommandOption("--seq-len <T>")][DefaultValue(2048)] public int SeqLen { get; init; } = 2048;
@@ -36,7 +37,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--no-share")][Description("eval-tasks: score padded rows only (no shared contexts), as the harness does")] public bool NoShare { get; init; }
 
         protected override void Check(OptionChecks c) => c
-            .OneOf("<WHAT>", What, "train", "linear", "prune", "eval-tasks").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama2-13b", "llama3-8b", "tiny")
+            .OneOf("<WHAT>", What, "train", "attention", "linear", "prune", "eval-tasks").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama2-13b", "llama3-8b", "tiny", "all")
             .Parses("--pattern", Pattern, p => Lors.Train.Pruning.SparsityPattern.Parse(p))
             .Positive("--seq-len", SeqLen).Positive("--batch", Batch).Positive("--rank", Rank)
             .OneOf("--method", Method, What == "prune" ? ["magnitude", "wanda", "sparsegpt"] : ["lors", "lora", "masked", "masked-ckpt", "none"])
@@ -49,7 +50,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         if (s.What == "eval-tasks") return EvalTasks(s);
         if (s.What == "prune") return Prune(s);
         if (s.What == "linear") return Linear(s);
-        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train, linear, prune or eval-tasks)");
+        if (s.What == "attention") return Attention(s);
+        if (s.What != "train") throw new ArgumentException($"bench: unknown benchmark '{s.What}' (expected train, attention, linear, prune or eval-tasks)");
         var r = TrainBench.Run(s);
         if (s.Json) Cli.WriteJson(r);
         else
@@ -94,5 +96,13 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
             AnsiConsole.WriteLine($"{x.Projection,-10}{x.Out + "x" + x.In,13}{x.PlainMs,9:F3}{x.LorsMs,9:F3}{x.LorsMs / x.PlainMs,7:F2}{x.MaskedMs,9:F3}{x.MergeFusedMs,8:F3}{x.MergeUnfusedMs,9:F3}");
         AnsiConsole.MarkupLine($"x {r.Layers} layers: plain GEMMs {r.PlainStepMs:F1} ms, LoRS linear {r.LorsStepMs:F1} ms ([bold]{r.LorsStepMs / r.PlainStepMs:F2}x[/]), masked linear {r.MaskedStepMs:F1} ms");
         return 0;
+    }
+
+    private static int Attention(Settings s)
+    {
+        var results = Lors.Tensors.Conformance.AttentionBench.Run(s.Device, s.Shape, s.SeqLen, s.Batch, Math.Max(1, s.Steps),
+            s.Json ? null : r => Console.WriteLine(r.ToString()));
+        if (s.Json) Cli.WriteJson(results);
+        return results.Any(r => double.IsNaN(r.Milliseconds)) ? 1 : 0;
     }
 }

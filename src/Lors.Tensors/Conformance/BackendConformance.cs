@@ -38,6 +38,7 @@ public sealed partial class BackendConformance
         NnRows();
         NnLayers();
         Attention();
+        AttentionMma();
         Training();
         Pruning();
         return _results;

@@ -7,7 +7,7 @@ namespace Lors.Tensors.Conformance;
 /// <summary>Median milliseconds per call over the timed iterations; Rate is TFLOP/s or GB/s as Unit says.</summary>
 public sealed record BenchResult(string Name, double Milliseconds, double Rate, string Unit)
 {
-    public override string ToString() => $"{Name,-48} {Milliseconds,10:F3} ms {Rate,10:F1} {Unit}";
+    public override string ToString() => $"{Name,-56} {Milliseconds,10:F3} ms {Rate,10:F1} {Unit}";
 }
 
 public static class Benchmark
@@ -88,7 +88,7 @@ public static class Benchmark
     }
 
     /// <summary>Two warm-up calls (kernel compilation happens there), then the median of timed calls.</summary>
-    private static BenchResult Time(string name, Device d, int iterations, Action body, double work, string unit)
+    internal static BenchResult Time(string name, Device d, int iterations, Action body, double work, string unit)
     {
         try
         {

@@ -1,11 +1,13 @@
-// Causal GQA attention on CUDA (forward and backward). Three algorithms:
+// Causal GQA attention on CUDA (forward and backward). Four algorithms:
+//  - mma: FlashAttention-2 style kernels on tensor cores (inline PTX mma.sync; CudaBackend.AttentionMma.cs,
+//    Kernels/AttentionMma*.cs). The default on a GPU for BF16/F16 with D a multiple of 16 up to 128.
 //  - gemm: per kv-head group, Sc = Q_group K^T and the products with P / dS through cuBLAS (tensor cores for BF16),
 //    with small row kernels (Kernels/AttentionGemm.cs) for the masked softmax; the [rows, S] scratch is bounded by
 //    AttentionScratchBytes (groups batched while they fit, otherwise one group in chunks of query rows).
 //    The default when cuBLAS is loaded and D <= 256.
 //  - tiled: FlashAttention-2 style SIMT kernels (Kernels/AttentionTiled.cs); the default without cuBLAS.
 //  - naive: the simple warp-per-row reference kernels (Kernels/Attention.cs); LORS_CUDA_NAIVE_ATTENTION=1.
-// LORS_CUDA_ATTENTION=tiled|naive|cublas|gemm overrides the choice ("gemm" forces the GEMM algorithm even without
+// LORS_CUDA_ATTENTION=mma|tiled|naive|cublas|gemm overrides the choice ("gemm" forces the GEMM algorithm even without
 // cuBLAS, through the tiled ILGPU GEMM: for tests in the simulator; "cublas" uses it only when cuBLAS is loaded).
 using ILGPU;
 using ILGPU.Runtime;
@@ -32,9 +34,9 @@ public sealed partial class CudaBackend
     private Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<byte>, ArrayView<byte>, AttnRowArgs>? _kAttnSoftmaxBackRows;
     private Action<KernelConfig, ArrayView<byte>, ArrayView<byte>, ArrayView<float>, AttnArgs>? _kAttnRowDot;
 
-    internal enum AttnAlgo { Naive, Tiled, Gemm }
+    internal enum AttnAlgo { Naive, Tiled, Gemm, Mma }
 
-    /// <summary>LORS_CUDA_ATTENTION: null/empty (automatic), tiled, naive, cublas or gemm.</summary>
+    /// <summary>LORS_CUDA_ATTENTION: null/empty (automatic), mma, tiled, naive, cublas or gemm.</summary>
     public static string? AttentionAlgorithm { get; set; } = Environment.GetEnvironmentVariable("LORS_CUDA_ATTENTION");
 
     /// <summary>Scratch budget of the GEMM attention path (score/probability chunks); LORS_CUDA_ATTN_SCRATCH_MB.</summary>
@@ -44,19 +46,27 @@ public sealed partial class CudaBackend
     /// <summary>Largest head dim for which the GEMM path is the automatic choice.</summary>
     public const int GemmAttentionMaxHeadDim = 256;
 
-    internal AttnAlgo PickAttention(int d)
+    internal AttnAlgo PickAttention(int d, DType dt)
     {
         var s = AttentionAlgorithm?.Trim().ToLowerInvariant();
         switch (s)
         {
             case null or "" or "auto":
                 if (NaiveAttention) return AttnAlgo.Naive;
-                return _blas is not null && d <= GemmAttentionMaxHeadDim ? AttnAlgo.Gemm : AttnAlgo.Tiled;
+                if (!MmaEmulated && MmaAttentionCovers(dt, d)) return AttnAlgo.Mma;
+                var usual = _blas is not null && d <= GemmAttentionMaxHeadDim ? AttnAlgo.Gemm : AttnAlgo.Tiled;
+                if (!MmaEmulated && dt is DType.BF16 or DType.F16) NoteFallback(dt, d, usual);
+                return usual;
+            case "mma":
+                if (MmaAttentionCovers(dt, d)) return AttnAlgo.Mma;
+                var other = _blas is not null && d <= GemmAttentionMaxHeadDim ? AttnAlgo.Gemm : AttnAlgo.Tiled;
+                NoteFallback(dt, d, other);
+                return other;
             case "naive": return AttnAlgo.Naive;
             case "tiled": return AttnAlgo.Tiled;
             case "gemm": return AttnAlgo.Gemm;
             case "cublas": return _blas is not null ? AttnAlgo.Gemm : NaiveAttention ? AttnAlgo.Naive : AttnAlgo.Tiled;
-            default: throw new NotSupportedException($"LORS_CUDA_ATTENTION={AttentionAlgorithm}: expected tiled, naive, cublas or gemm");
+            default: throw new NotSupportedException($"LORS_CUDA_ATTENTION={AttentionAlgorithm}: expected mma, tiled, naive, cublas or gemm");
         }
     }
 
@@ -80,7 +90,7 @@ public sealed partial class CudaBackend
         new((int)((rows + AttentionKernels.WarpsPerBlock - 1) / AttentionKernels.WarpsPerBlock), AttentionKernels.WarpsPerBlock * 32);
 
     public void Attention(Tensor q, Tensor k, Tensor v, float scale, Tensor output, Tensor lse) =>
-        Attention(q, k, v, scale, output, lse, PickAttention(q.Shape[3]));
+        Attention(q, k, v, scale, output, lse, MmaOrOther(PickAttention(q.Shape[3], q.DType), q.Shape[3], q, k, v, output));
 
     internal void Attention(Tensor q, Tensor k, Tensor v, float scale, Tensor output, Tensor lse, AttnAlgo algo)
     {
@@ -88,6 +98,7 @@ public sealed partial class CudaBackend
         long rows = (long)a.B * a.Hq * a.T;
         if (rows == 0 || a.D == 0) return;
         if (algo == AttnAlgo.Gemm) { AttentionGemm(q, k, v, output, lse, a); return; }
+        if (algo == AttnAlgo.Mma) { AttentionMmaForward(q, k, v, output, lse, a); return; }
         var qv = Bytes(q); var kv = Bytes(k); var vv = Bytes(v); var ov = Bytes(output); var lv = F32(lse);
         if (algo != AttnAlgo.Naive)
         {
@@ -99,7 +110,7 @@ public sealed partial class CudaBackend
     }
 
     public void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse, Tensor gOut, float scale, Tensor gq, Tensor gk, Tensor gv) =>
-        AttentionBackward(q, k, v, output, lse, gOut, scale, gq, gk, gv, PickAttention(q.Shape[3]));
+        AttentionBackward(q, k, v, output, lse, gOut, scale, gq, gk, gv, MmaOrOther(PickAttention(q.Shape[3], q.DType), q.Shape[3], q, k, v, output, gOut, gq, gk, gv));
 
     internal void AttentionBackward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor lse, Tensor gOut, float scale, Tensor gq, Tensor gk, Tensor gv, AttnAlgo algo)
     {
@@ -108,6 +119,7 @@ public sealed partial class CudaBackend
         long rows = (long)a.B * a.Hq * a.T, keyRows = (long)a.B * a.Hkv * a.S;
         if (rows == 0 || a.D == 0) return;
         if (algo == AttnAlgo.Gemm) { AttentionBackwardGemm(q, k, v, output, lse, gOut, gq, gk, gv, a); return; }
+        if (algo == AttnAlgo.Mma) { AttentionMmaBackward(q, k, v, output, lse, gOut, gq, gk, gv, a); return; }
         using var delta = Tensor.Empty([checked((int)rows)], DType.F32, Device);
         var qv = Bytes(q); var kv = Bytes(k); var vv = Bytes(v); var ov = Bytes(output); var lv = F32(lse); var gov = Bytes(gOut);
         var dv = F32(delta); var gqv = Bytes(gq); var gkv = Bytes(gk); var gvv = Bytes(gv);
