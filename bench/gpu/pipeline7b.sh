@@ -42,7 +42,7 @@ if has build; then
 fi
 [ -f "$BASE/config.json" ] || [ "$STEPS" = clean ] || { echo "no $BASE: run the build step first (same warm machine)"; exit 1; }
 [ -f "$DATA" ] || $PY data "$DATA" > /dev/null
-CAL="--calib-text $DATA --calib-samples $CALIB --seq-len $SEQ --device $DEVICE --json"
+CAL="--calib-text $DATA --calib-samples $CALIB --seq-len $SEQ --compute-dtype ${PRUNE_DTYPE:-bf16} --device $DEVICE --json"
 has info && run info 120 $L info --model "$BASE" --json
 has wanda && { rm -rf "$WORK/wanda"; run wanda 300 $L prune --model "$BASE" --method wanda --pattern 2:4 $CAL --out "$WORK/wanda"; }
 if has sparsegpt; then

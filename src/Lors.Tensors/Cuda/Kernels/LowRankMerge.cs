@@ -22,7 +22,7 @@ internal struct F8
 }
 
 /// <summary>16 bytes: eight 16-bit or four 32-bit elements, so the PTX backend can move them as one vector word.</summary>
-internal struct U4
+internal struct Vec16B
 {
     public uint X, Y, Z, W;
 }
@@ -97,9 +97,9 @@ internal static class LowRankMergeKernels
         {
             if (g.TW == Elem.F32)
             {
-                var wv = w.Cast<U4>();
-                var yv = y.Cast<U4>();
-                U4 p = wv[e / 4], q = wv[e / 4 + 1], rp, rq;
+                var wv = w.Cast<Vec16B>();
+                var yv = y.Cast<Vec16B>();
+                Vec16B p = wv[e / 4], q = wv[e / 4 + 1], rp, rq;
                 rp.X = Bits(Merge(Interop.IntAsFloat(p.X), d.V0, g.S));
                 rp.Y = Bits(Merge(Interop.IntAsFloat(p.Y), d.V1, g.S));
                 rp.Z = Bits(Merge(Interop.IntAsFloat(p.Z), d.V2, g.S));
@@ -113,13 +113,13 @@ internal static class LowRankMergeKernels
             }
             else
             {
-                var wv = w.Cast<U4>();
-                U4 p = wv[e / 8], r;
+                var wv = w.Cast<Vec16B>();
+                Vec16B p = wv[e / 8], r;
                 r.X = Pair(p.X, d.V0, d.V1, g);
                 r.Y = Pair(p.Y, d.V2, d.V3, g);
                 r.Z = Pair(p.Z, d.V4, d.V5, g);
                 r.W = Pair(p.W, d.V6, d.V7, g);
-                y.Cast<U4>()[e / 8] = r;
+                y.Cast<Vec16B>()[e / 8] = r;
             }
             return;
         }
