@@ -1,6 +1,7 @@
 // Causal GQA attention on CUDA (forward and backward). Four algorithms:
 //  - mma: FlashAttention-2 style kernels on tensor cores (inline PTX mma.sync; CudaBackend.AttentionMma.cs,
-//    Kernels/AttentionMma*.cs). The default on a GPU for BF16/F16 with D a multiple of 16 up to 128.
+//    Kernels/AttentionMma*.cs). Opt-in (LORS_CUDA_ATTENTION=mma): correct on the GPU for D 64 and 128 but far slower
+//    than the GEMM path so far, and wrong for one D = 16 GQA case (see bench/RESULTS.md).
 //  - gemm: per kv-head group, Sc = Q_group K^T and the products with P / dS through cuBLAS (tensor cores for BF16),
 //    with small row kernels (Kernels/AttentionGemm.cs) for the masked softmax; the [rows, S] scratch is bounded by
 //    AttentionScratchBytes (groups batched while they fit, otherwise one group in chunks of query rows).
@@ -52,11 +53,10 @@ public sealed partial class CudaBackend
         switch (s)
         {
             case null or "" or "auto":
+                // The tensor-core kernels are opt-in: on the H200 (2026-11-28) they ran at about 5 TFLOP/s, 8x slower
+                // than the GEMM path, and failed one D = 16 GQA case (bench/RESULTS.md).
                 if (NaiveAttention) return AttnAlgo.Naive;
-                if (!MmaEmulated && MmaAttentionCovers(dt, d)) return AttnAlgo.Mma;
-                var usual = _blas is not null && d <= GemmAttentionMaxHeadDim ? AttnAlgo.Gemm : AttnAlgo.Tiled;
-                if (!MmaEmulated && dt is DType.BF16 or DType.F16) NoteFallback(dt, d, usual);
-                return usual;
+                return _blas is not null && d <= GemmAttentionMaxHeadDim ? AttnAlgo.Gemm : AttnAlgo.Tiled;
             case "mma":
                 if (MmaAttentionCovers(dt, d)) return AttnAlgo.Mma;
                 var other = _blas is not null && d <= GemmAttentionMaxHeadDim ? AttnAlgo.Gemm : AttnAlgo.Tiled;
