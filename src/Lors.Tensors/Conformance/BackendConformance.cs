@@ -40,6 +40,7 @@ public sealed partial class BackendConformance
         Attention();
         Training();
         Pruning();
+        Sparse24();
         return _results;
     }
 

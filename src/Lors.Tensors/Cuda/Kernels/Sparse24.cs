@@ -1,0 +1,112 @@
+// Compressed 2:4 weights on CUDA (layout in Sparse/Sparse24Weight.cs): one thread per metadata byte, i.e. per 8 columns
+// (two groups of four) of one row of W [O, I], so each byte of meta U8 [O, I/8] has a single writer. Kept values
+// [O, I/2] move as raw bits; the merge reads its A row and B columns from global memory (r is small, B is L2-resident).
+using ILGPU;
+using ILGPU.Algorithms;
+
+namespace Lors.Tensors.Cuda.Kernels;
+
+internal struct Sparse24Args
+{
+    public int O, I, R, TV, TA, TB, Es;
+    /// <summary>1: the merge writes dense [O, I]; 0: kept values [O, I/2].</summary>
+    public int Dense;
+    public float S;
+}
+
+internal static class Sparse24Kernels
+{
+    /// <summary>Index: O * I/8. bad[0] = min over groups with more than two non-zeros of o * (I/4) + g.</summary>
+    public static void Compress(Index1D idx, ArrayView<byte> w, ArrayView<byte> values, ArrayView<byte> meta, ArrayView<int> bad, Sparse24Args g)
+    {
+        int perRow = g.I / 8;
+        long row = idx / perRow;
+        int q = idx % perRow;
+        int code = 0;
+        for (int h = 0; h < 2; h++)
+        {
+            int grp = 2 * q + h;
+            long w0 = row * g.I + 4 * grp;
+            int kept = 0, p0 = -1, p1 = -1;
+            for (int p = 0; p < 4; p++)
+                if (Elem.NonZeroBits(Elem.LdBits(w, g.Es, w0 + p), g.TV))
+                {
+                    if (kept == 0) p0 = p; else if (kept == 1) p1 = p;
+                    kept++;
+                }
+            if (kept > 2)
+            {
+                Atomic.Min(ref bad[0], (int)(row * (g.I / 4) + grp));
+                return;
+            }
+            // Fill up with the lowest free positions, then order p0 < p1.
+            for (int p = 0; p < 4; p++)
+            {
+                if (p == p0 || p == p1) continue;
+                if (p0 < 0) p0 = p;
+                else if (p1 < 0) p1 = p;
+            }
+            if (p0 > p1) { int t = p0; p0 = p1; p1 = t; }
+            long v0 = row * (g.I / 2) + 2 * grp;
+            Elem.StBits(values, g.Es, v0, Elem.LdBits(w, g.Es, w0 + p0));
+            Elem.StBits(values, g.Es, v0 + 1, Elem.LdBits(w, g.Es, w0 + p1));
+            code |= (p0 | p1 << 2) << (4 * h);
+        }
+        meta[idx] = (byte)code;
+    }
+
+    /// <summary>Index: O * I/8. y [O, I] gets the kept values at their columns and +0 elsewhere.</summary>
+    public static void Decompress(Index1D idx, ArrayView<byte> values, ArrayView<byte> meta, ArrayView<byte> y, Sparse24Args g)
+    {
+        int perRow = g.I / 8;
+        long row = idx / perRow;
+        int q = idx % perRow, code = meta[idx];
+        for (int h = 0; h < 2; h++)
+        {
+            int grp = 2 * q + h, nib = code >> (4 * h) & 15, p0 = nib & 3, p1 = nib >> 2 & 3;
+            long v0 = row * (g.I / 2) + 2 * grp, y0 = row * g.I + 4 * grp;
+            for (int p = 0; p < 4; p++)
+                Elem.StBits(y, g.Es, y0 + p, p == p0 ? Elem.LdBits(values, g.Es, v0) : p == p1 ? Elem.LdBits(values, g.Es, v0 + 1) : 0UL);
+        }
+    }
+
+    /// <summary>
+    /// Index: O * I/8. v' = v != 0 ? v + s * sum_k a[o,k] b[k,col] : v (the dense merge kernel's arithmetic), written
+    /// as kept values or into the dense row.
+    /// </summary>
+    public static void Merge(Index1D idx, ArrayView<byte> values, ArrayView<byte> meta, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> y, Sparse24Args g)
+    {
+        int perRow = g.I / 8;
+        long row = idx / perRow;
+        int q = idx % perRow, code = meta[idx];
+        for (int h = 0; h < 2; h++)
+        {
+            int grp = 2 * q + h, nib = code >> (4 * h) & 15, p0 = nib & 3, p1 = nib >> 2 & 3;
+            long v0 = row * (g.I / 2) + 2 * grp, y0 = row * g.I + 4 * grp;
+            ulong m0 = MergeOne(values, a, b, g, row, v0, 4 * grp + p0);
+            ulong m1 = MergeOne(values, a, b, g, row, v0 + 1, 4 * grp + p1);
+            if (g.Dense != 0)
+            {
+                for (int p = 0; p < 4; p++)
+                    Elem.StBits(y, g.Es, y0 + p, p == p0 ? m0 : p == p1 ? m1 : 0UL);
+            }
+            else
+            {
+                Elem.StBits(y, g.Es, v0, m0);
+                Elem.StBits(y, g.Es, v0 + 1, m1);
+            }
+        }
+    }
+
+    /// <summary>The merged bits of kept value v (at column col): a zero keeps its exact bits, as in the dense merge.</summary>
+    private static ulong MergeOne(ArrayView<byte> values, ArrayView<byte> a, ArrayView<byte> b, Sparse24Args g, long row, long v, int col)
+    {
+        ulong bits = Elem.LdBits(values, g.Es, v);
+        if (!Elem.NonZeroBits(bits, g.TV)) return bits;
+        float acc = 0f;
+        for (int k = 0; k < g.R; k++) acc = Elem.Ld(a, g.TA, row * g.R + k) * Elem.Ld(b, g.TB, (long)k * g.I + col) + acc;
+        float x = Elem.Ld(values, g.TV, v) + g.S * acc;
+        if (g.TV == Elem.F32) return Interop.FloatAsInt(x);
+        return g.TV == Elem.BF16 ? Elem.FloatToBf16(x) : Elem.FloatToF16(x);
+    }
+}
