@@ -153,6 +153,7 @@ public sealed class AdapterSet : IDisposable
         foreach (var (layer, p, a) in _slots)
         {
             using var scope = TensorScope.Begin();
+            if (a.Base is Compressed24Linear c) { rows.Add(MergeCompressed(a, c)); continue; }
             long zerosBefore = CountZeros(a.Weight.Data);
             using var merged = a.MergedWeight();
             // Finite adapters can still overflow in s * A * B; nothing is written when they do.
@@ -166,6 +167,25 @@ public sealed class AdapterSet : IDisposable
         }
         Detach();
         return new MergeReport(Config.Method, rows);
+    }
+
+    /// <summary>
+    /// The merge on a compressed 2:4 base: the new kept values replace the old ones in place (the metadata, i.e. the
+    /// mask, does not change), so dropped positions stay zero by construction; a kept zero must stay zero too.
+    /// </summary>
+    private MergeReport.Row MergeCompressed(AdaptedLinear a, Compressed24Linear c)
+    {
+        var values = c.Compressed.Values;
+        long elements = (long)c.OutFeatures * c.InFeatures;
+        long zerosBefore = elements - values.Numel + CountZeros(values);
+        using var merged = Ops.MaskedLowRankMerge24(c.Compressed, a.A.Data, a.B.Data, a.Scale, dense: false);
+        if (!Ops.AllFinite(merged))
+            throw new InvalidDataException($"merged weight '{a.Name}' is not finite (NaN or Inf after adding the {Config.Method} adapter); nothing was written");
+        using var maskBefore = Ops.NonZeroMask(values);
+        using var maskAfter = Ops.NonZeroMask(merged);
+        long filled = CountFilled(maskBefore, maskAfter);
+        Ops.CopyInto(merged, values);
+        return new MergeReport.Row(a.Name, elements, zerosBefore, elements - values.Numel + CountZeros(values), filled);
     }
 
     private static long CountZeros(Tensor w)
