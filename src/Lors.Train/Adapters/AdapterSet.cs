@@ -68,6 +68,24 @@ public sealed class AdapterSet : IDisposable
             if (ReferenceEquals(layer[p], a)) layer[p] = a.Base;
     }
 
+    /// <summary>
+    /// Moves the adapters onto compressed 2:4 base weights: detaches, compresses the model's linears (Compression24)
+    /// and wraps them again with the same A and B. A model that is not exactly 2:4 stays dense (the result says why).
+    /// </summary>
+    public Sparse.Compression24.Result CompressBase()
+    {
+        Detach();
+        var result = Sparse.Compression24.Compress(_model);
+        for (int i = 0; i < _slots.Count; i++)
+        {
+            var (layer, p, a) = _slots[i];
+            var again = new AdaptedLinear(layer[p], a.A, a.B, a.Config);
+            layer[p] = again;
+            _slots[i] = (layer, p, again);
+        }
+        return result;
+    }
+
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);

@@ -85,6 +85,16 @@ public static class Compression24
     }
 
     /// <summary>
+    /// Magnitude-prunes one fresh weight to <paramref name="pattern"/> in place on its device and makes its linear:
+    /// compressed (the dense tensor freed) when compress is set, else dense. For building a model layer by layer.
+    /// </summary>
+    public static ILinear PruneAndMake(string name, Autograd.Variable weight, Pruning.SparsityPattern? pattern, bool compress)
+    {
+        if (pattern is not null) Pruning.DeviceScorePruning.Magnitude(weight.Data, pattern, Pruning.MagnitudeScope.PerMatrix);
+        return Make(name, weight, compress);
+    }
+
+    /// <summary>
     /// Makes the linear for one freshly made dense 2:4 weight (used while a model is built layer by layer): the
     /// compressed form when it is 2:4, freeing the dense tensor; the dense Linear otherwise.
     /// </summary>
