@@ -72,40 +72,53 @@ internal static class Sparse24Kernels
 
     /// <summary>
     /// Index: O * I/8. v' = v != 0 ? v + s * sum_k a[o,k] b[k,col] : v (the dense merge kernel's arithmetic), written
-    /// as kept values or into the dense row.
+    /// as kept values or into the dense row. The four kept values of the thread share one pass over k, so a[o, k] is
+    /// read once per k; each accumulator still sums k in order, as the dense kernel does.
     /// </summary>
     public static void Merge(Index1D idx, ArrayView<byte> values, ArrayView<byte> meta, ArrayView<byte> a, ArrayView<byte> b, ArrayView<byte> y, Sparse24Args g)
     {
         int perRow = g.I / 8;
         long row = idx / perRow;
         int q = idx % perRow, code = meta[idx];
-        for (int h = 0; h < 2; h++)
+        int lo = code & 15, hi = code >> 4 & 15;
+        int c0 = 8 * q + (lo & 3), c1 = 8 * q + (lo >> 2 & 3), c2 = 8 * q + 4 + (hi & 3), c3 = 8 * q + 4 + (hi >> 2 & 3);
+        float s0 = 0f, s1 = 0f, s2 = 0f, s3 = 0f;
+        for (int k = 0; k < g.R; k++)
         {
-            int grp = 2 * q + h, nib = code >> (4 * h) & 15, p0 = nib & 3, p1 = nib >> 2 & 3;
-            long v0 = row * (g.I / 2) + 2 * grp, y0 = row * g.I + 4 * grp;
-            ulong m0 = MergeOne(values, a, b, g, row, v0, 4 * grp + p0);
-            ulong m1 = MergeOne(values, a, b, g, row, v0 + 1, 4 * grp + p1);
-            if (g.Dense != 0)
+            float ak = Elem.Ld(a, g.TA, row * g.R + k);
+            long bk = (long)k * g.I;
+            s0 = ak * Elem.Ld(b, g.TB, bk + c0) + s0;
+            s1 = ak * Elem.Ld(b, g.TB, bk + c1) + s1;
+            s2 = ak * Elem.Ld(b, g.TB, bk + c2) + s2;
+            s3 = ak * Elem.Ld(b, g.TB, bk + c3) + s3;
+        }
+        long v0 = row * (g.I / 2) + 4 * q;
+        ulong m0 = MergeOne(values, g, v0, s0), m1 = MergeOne(values, g, v0 + 1, s1);
+        ulong m2 = MergeOne(values, g, v0 + 2, s2), m3 = MergeOne(values, g, v0 + 3, s3);
+        if (g.Dense != 0)
+        {
+            long y0 = row * g.I + 8 * q;
+            for (int p = 0; p < 8; p++)
             {
-                for (int p = 0; p < 4; p++)
-                    Elem.StBits(y, g.Es, y0 + p, p == p0 ? m0 : p == p1 ? m1 : 0UL);
+                int c = 8 * q + p;
+                Elem.StBits(y, g.Es, y0 + p, c == c0 ? m0 : c == c1 ? m1 : c == c2 ? m2 : c == c3 ? m3 : 0UL);
             }
-            else
-            {
-                Elem.StBits(y, g.Es, v0, m0);
-                Elem.StBits(y, g.Es, v0 + 1, m1);
-            }
+        }
+        else
+        {
+            Elem.StBits(y, g.Es, v0, m0);
+            Elem.StBits(y, g.Es, v0 + 1, m1);
+            Elem.StBits(y, g.Es, v0 + 2, m2);
+            Elem.StBits(y, g.Es, v0 + 3, m3);
         }
     }
 
-    /// <summary>The merged bits of kept value v (at column col): a zero keeps its exact bits, as in the dense merge.</summary>
-    private static ulong MergeOne(ArrayView<byte> values, ArrayView<byte> a, ArrayView<byte> b, Sparse24Args g, long row, long v, int col)
+    /// <summary>The merged bits of kept value v given its rank-r sum d: a zero keeps its exact bits, as in the dense merge.</summary>
+    private static ulong MergeOne(ArrayView<byte> values, Sparse24Args g, long v, float d)
     {
         ulong bits = Elem.LdBits(values, g.Es, v);
         if (!Elem.NonZeroBits(bits, g.TV)) return bits;
-        float acc = 0f;
-        for (int k = 0; k < g.R; k++) acc = Elem.Ld(a, g.TA, row * g.R + k) * Elem.Ld(b, g.TB, (long)k * g.I + col) + acc;
-        float x = Elem.Ld(values, g.TV, v) + g.S * acc;
+        float x = Elem.Ld(values, g.TV, v) + g.S * d;
         if (g.TV == Elem.F32) return Interop.FloatAsInt(x);
         return g.TV == Elem.BF16 ? Elem.FloatToBf16(x) : Elem.FloatToF16(x);
     }
