@@ -130,6 +130,11 @@ public interface IBackend : IDisposable
     /// MaskedLowRankMerge. y is [O, I/2] (compressed, like values) or [O, I] (dense, +0 at the dropped columns).
     /// </summary>
     void MaskedLowRankMerge24(Tensor values, Tensor meta, Tensor a, Tensor b, float s, Tensor y);
+    /// <summary>
+    /// y [N, O] = x [N, I] W^T straight from the compressed W (values [O, I/2] + meta): reads 0.5625x the bytes of the
+    /// dense weight, for decoding (small N). fp32 accumulation in kept-value order; y F32 or x's dtype.
+    /// </summary>
+    void Linear24(Tensor x, Tensor values, Tensor meta, Tensor y);
 
     // ---- pruning (Lors.Train.Pruning's device path; slow references in Cpu/CpuBackend.Pruning.cs) ---------
     /// <summary>

@@ -90,6 +90,25 @@ public static partial class Ops
         if (y.Numel > 0) be.MaskedLowRankMerge24(w.Values, w.Meta, da, db, s, y);
     }
 
+    /// <summary>
+    /// y [N, O] = x [N, I] W^T read straight from the compressed W (no dense scratch); for small N (decoding), where
+    /// reading the weight dominates. y is F32 on the CPU and x's dtype on a GPU, as MatMul's default.
+    /// </summary>
+    public static Tensor Linear24(Tensor x, Sparse24Weight w)
+    {
+        const string op = "Linear24";
+        CheckRank(op, x, 2, "x");
+        CheckFloat(op, x, "x");
+        if (x.Shape[1] != w.InFeatures)
+            throw new ArgumentException($"{op}: x {Tensor.ShapeString(x.Shape)} does not match {w.Name} [{w.OutFeatures}, {w.InFeatures}]");
+        var be = SameBackend(op, x, w.Values);
+        var dt = x.Device.IsCpu ? (x.DType == DType.F64 ? DType.F64 : DType.F32) : x.DType;
+        using var dx = D(x);
+        var y = Tensor.Empty([x.Shape[0], w.OutFeatures], dt, x.Device);
+        if (y.Numel > 0) be.Linear24(dx, w.Values, w.Meta, y);
+        return y;
+    }
+
     private static void CheckOutput24(string op, Sparse24Weight w, Tensor y, bool dense)
     {
         int cols = dense ? w.InFeatures : w.InFeatures / 2;

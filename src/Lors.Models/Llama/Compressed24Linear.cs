@@ -44,6 +44,9 @@ public sealed class Compressed24Linear : ILinear, IDisposable
 /// The products are LinearFn's, on the same dense values.</summary>
 public sealed class Linear24Fn(Sparse24Weight w) : Function
 {
+    /// <summary>Up to this many rows of x, a GPU forward multiplies the compressed weight directly (Linear24).</summary>
+    public const int DirectRows = 8;
+
     private int[] _xShape = [];
 
     public override bool BackwardReadsInput(int index) => false;
@@ -54,6 +57,13 @@ public sealed class Linear24Fn(Sparse24Weight w) : Function
         var x = inputs[0];
         _xShape = x.Shape;
         using var x2 = x.ReshapeOrCopy(-1, x.Shape[^1]);
+        // Decoding on a GPU (a few rows): read the compressed weight directly, 0.5625x the bytes and no scratch.
+        // The CPU keeps the dense product, whose bits the dense path shares.
+        if (!x2.Device.IsCpu && x2.Shape[0] <= DirectRows)
+        {
+            using var yd = Ops.Linear24(x2, w);
+            return yd.Reshape([.. _xShape[..^1], w.OutFeatures]);
+        }
         using var dense = Ops.Decompress24(w);
         using var y = Ops.MatMul(x2, dense, false, true); // as LinearFn: the same product, so the same bits
         return y.Reshape([.. _xShape[..^1], w.OutFeatures]);

@@ -7,6 +7,7 @@ public sealed partial class BackendConformance
 {
     private void Sparse24()
     {
+        Linear24Cases();
         foreach (var dt in FloatTypes)
             foreach (var (o, i) in new[] { (3, 8), (37, 264), (5, 1024) })
                 Case("Compress24", $"{dt.Name()} [{o},{i}] round trip", d =>
@@ -46,6 +47,19 @@ public sealed partial class BackendConformance
                     Ops.MaskedLowRankMerge24Into(c, a, b, 0.37f, c.Values); // in place
                     return Out(dense, kept, viaDense, Ops.Decompress24(c), Ops.NonZeroMask(dense).To(DType.F32));
                 }, Tolerance.For(dt), Tolerance.For(dt), Tolerance.For(dt), Tolerance.For(dt), Tolerance.Exact);
+    }
+
+    private void Linear24Cases()
+    {
+        foreach (var dt in FloatTypes)
+            foreach (var (n, o, i) in new[] { (1, 9, 264), (3, 3, 1024), (8, 12, 48) })
+                Case("Linear24", $"{dt.Name()} x [{n},{i}] W [{o},{i}] compressed, vs x Decompress(W)^T", d =>
+                {
+                    var w = FromValues(d, Matrix24(o, i, 166), [o, i], dt);
+                    var x = In(d, [n, i], 167, dt);
+                    var c = Ops.Compress24(w);
+                    return Out(Ops.Linear24(x, c), Ops.MatMul(x, Ops.Decompress24(c), false, true));
+                }, Tolerance.For(dt), Tolerance.For(dt));
     }
 
     /// <summary>A 2:4 matrix [o, i]: most groups keep two of four (all six patterns), some one, some none, some -0.</summary>

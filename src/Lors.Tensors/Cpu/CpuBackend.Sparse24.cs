@@ -122,6 +122,29 @@ public sealed unsafe partial class CpuBackend
         });
     }
 
+    public void Linear24(Tensor x, Tensor values, Tensor meta, Tensor y)
+    {
+        int n = x.Shape[0], i = x.Shape[1], o = values.Shape[0], half = i / 2;
+        using var x64 = x.To(DType.F64);
+        using var w64 = values.To(DType.F64);
+        using var y64 = Tensor.Empty([n, o], DType.F64, Device.Cpu);
+        double* xp = F64(x64), wp = F64(w64), yp = F64(y64);
+        byte* mp = Ptr(meta);
+        // The slow reference: one output at a time, kept values in order, fp32 accumulation as the kernels do.
+        ParallelRows(o, (long)n * half, (r0, r1) =>
+        {
+            for (long row = r0; row < r1; row++)
+                for (int t = 0; t < n; t++)
+                {
+                    float acc = 0f;
+                    for (int j = 0; j < half; j++)
+                        acc = MathF.FusedMultiplyAdd((float)wp[row * half + j], (float)xp[(long)t * i + Column24(mp + row * (i / 8), j)], acc);
+                    yp[(long)t * o + row] = acc;
+                }
+        });
+        Copy(y64, y);
+    }
+
     /// <summary>The column (0 .. I-1) of kept value j in a row whose metadata starts at mr.</summary>
     private static int Column24(byte* mr, int j)
     {

@@ -44,4 +44,16 @@ public sealed partial class CudaBackend
         var vv = Bytes(values); var mv = Bytes(meta); var av = Bytes(a); var bv = Bytes(b); var yv = Bytes(y);
         Run(op, () => (_kMerge24 ??= _acc.LoadAutoGroupedStreamKernel<Index1D, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, Sparse24Args>(Sparse24Kernels.Merge))(n, vv, mv, av, bv, yv, g));
     }
+
+    private Action<KernelConfig, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, Sparse24Args>? _kLinear24;
+
+    public void Linear24(Tensor x, Tensor values, Tensor meta, Tensor y)
+    {
+        const string op = "Linear24";
+        var g = new Sparse24Args { O = values.Shape[0], I = x.Shape[1], R = x.Shape[0], TV = Ft(op, values), TA = Ft(op, x), TB = Ft(op, y), Es = values.DType.Size() };
+        Count(op, values.Numel);
+        var xv = Bytes(x); var vv = Bytes(values); var mv = Bytes(meta); var yv = Bytes(y);
+        var cfg = new KernelConfig(new Index1D(g.O), new Index1D(Sparse24Kernels.LinearThreads));
+        Run(op, () => (_kLinear24 ??= _acc.LoadStreamKernel<ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, ArrayView<byte>, Sparse24Args>(Sparse24Kernels.Linear))(cfg, xv, vv, mv, yv, g));
+    }
 }

@@ -122,4 +122,41 @@ internal static class Sparse24Kernels
         if (g.TV == Elem.F32) return Interop.FloatAsInt(x);
         return g.TV == Elem.BF16 ? Elem.FloatToBf16(x) : Elem.FloatToF16(x);
     }
+
+    public const int LinearThreads = 128;
+
+    /// <summary>
+    /// Grid: O blocks of 128 threads; block o computes y[t, o] for every t < N (g.R holds N). Each thread takes meta
+    /// bytes q = tid, tid + 128, ... (4 kept values, 8 columns of x each), then the block sums its partials in shared
+    /// memory. TA is x's dtype, TB y's.
+    /// </summary>
+    public static void Linear(ArrayView<byte> x, ArrayView<byte> values, ArrayView<byte> meta, ArrayView<byte> y, Sparse24Args g)
+    {
+        var partial = SharedMemory.Allocate<float>(LinearThreads);
+        int tid = Group.IdxX, row = Grid.IdxX, perRow = g.I / 8;
+        for (int t = 0; t < g.R; t++)
+        {
+            float acc = 0f;
+            long xr = (long)t * g.I;
+            for (int q = tid; q < perRow; q += LinearThreads)
+            {
+                int code = meta[(long)row * perRow + q];
+                long v0 = (long)row * (g.I / 2) + 4 * q;
+                int c = 8 * q;
+                acc = Elem.Ld(values, g.TV, v0) * Elem.Ld(x, g.TA, xr + c + (code & 3)) + acc;
+                acc = Elem.Ld(values, g.TV, v0 + 1) * Elem.Ld(x, g.TA, xr + c + (code >> 2 & 3)) + acc;
+                acc = Elem.Ld(values, g.TV, v0 + 2) * Elem.Ld(x, g.TA, xr + c + 4 + (code >> 4 & 3)) + acc;
+                acc = Elem.Ld(values, g.TV, v0 + 3) * Elem.Ld(x, g.TA, xr + c + 4 + (code >> 6 & 3)) + acc;
+            }
+            partial[tid] = acc;
+            Group.Barrier();
+            for (int stride = LinearThreads / 2; stride > 0; stride >>= 1)
+            {
+                if (tid < stride) partial[tid] += partial[tid + stride];
+                Group.Barrier();
+            }
+            if (tid == 0) Elem.St(y, g.TB, (long)t * g.O + row, partial[0]);
+            Group.Barrier();
+        }
+    }
 }
