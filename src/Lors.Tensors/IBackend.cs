@@ -123,6 +123,25 @@ public interface IBackend : IDisposable
     /// </summary>
     void MaskedLowRankMerge(Tensor w, Tensor a, Tensor b, float s, Tensor y);
 
+    // ---- compressed 2:4 weights (layout in Ops.Sparse24.cs; slow references in Cpu/CpuBackend.Sparse24.cs) ------
+    /// <summary>
+    /// w [O, I] (I % 8 == 0) to kept values [O, I/2] (w's dtype, bits copied) and meta U8 [O, I/8]. firstBad I32 [1] is
+    /// set to the lowest index o * (I/4) + g of a group of four with more than two non-zeros, or left as it was when none.
+    /// </summary>
+    void Compress24(Tensor w, Tensor values, Tensor meta, Tensor firstBad);
+    /// <summary>values [O, I/2] + meta U8 [O, I/8] to y [O, I] (values' dtype): kept values at their columns, +0 elsewhere.</summary>
+    void Decompress24(Tensor values, Tensor meta, Tensor y);
+    /// <summary>
+    /// The LoRS merge on kept values: v'[o, j] = v != 0 ? v + s * sum_k a[o,k] b[k, col(o,j)] : v, the same arithmetic as
+    /// MaskedLowRankMerge. y is [O, I/2] (compressed, like values) or [O, I] (dense, +0 at the dropped columns).
+    /// </summary>
+    void MaskedLowRankMerge24(Tensor values, Tensor meta, Tensor a, Tensor b, float s, Tensor y);
+    /// <summary>
+    /// y [N, O] = x [N, I] W^T straight from the compressed W (values [O, I/2] + meta): reads 0.5625x the bytes of the
+    /// dense weight, for decoding (small N). fp32 accumulation in kept-value order; y F32 or x's dtype.
+    /// </summary>
+    void Linear24(Tensor x, Tensor values, Tensor meta, Tensor y);
+
     // ---- pruning (Lors.Train.Pruning's device path; slow references in Cpu/CpuBackend.Pruning.cs) ---------
     /// <summary>
     /// Per row of scores [rows, n] (F32), marks the counts[r] (I32 [rows], or [1] for every row) lowest scores 0 and the rest 1 in mask U8

@@ -10,12 +10,14 @@ using Lors.Models.Llama;
 using Lors.Tensors;
 using Lors.Train.Adapters;
 using Lors.Train.Pruning;
+using Lors.Train.Sparse;
 using Lors.Train.Training;
 
 namespace Lors.Cli.Bench;
 
 public sealed record TrainBenchResult(string Shape, int SeqLen, int Batch, string Method, bool CheckpointLayers, string Device,
-    double MedianStepMs, double TokensPerSecond, long PeakBytes, long ModelBytes, double[] StepsMs, double FirstLoss, double LastLoss, string? Profile);
+    double MedianStepMs, double TokensPerSecond, long PeakBytes, long ModelBytes, double[] StepsMs, double FirstLoss, double LastLoss, string? Profile,
+    string Weights = "dense");
 
 public static class TrainBench
 {
@@ -27,8 +29,9 @@ public static class TrainBench
             "llama2-7b" => Make(4096, 11008, 32, 32, 32, 32000, 10000),
             "llama2-13b" => Make(5120, 13824, 40, 40, 40, 32000, 10000),
             "llama3-8b" => Make(4096, 14336, 32, 32, 8, 128256, 500000),
+            "llama2-70b" => Make(8192, 28672, 80, 64, 8, 32000, 10000),
             "tiny" => Make(256, 688, 6, 8, 4, 4096, 10000),
-            _ => throw new ArgumentException($"--shape: unknown shape '{name}' (expected tinyllama-1.1b, llama2-7b, llama2-13b, llama3-8b or tiny)"),
+            _ => throw new ArgumentException($"--shape: unknown shape '{name}' (expected tinyllama-1.1b, llama2-7b, llama2-13b, llama3-8b, llama2-70b or tiny)"),
         };
         return layers is { } n ? c with { NumHiddenLayers = n } : c;
     }
@@ -45,10 +48,26 @@ public static class TrainBench
         var config = Shape(s.Shape, s.Layers);
         var dtype = device.IsCpu ? DType.F32 : DType.BF16;
         var backend = Backends.Get(device);
-        using var model = LlamaModel.CreateRandom(config, 1, device, dtype);
-        long modelBytes = model.Parameters().Sum(p => p.value.Data.ByteCount);
-        if (s.Pattern != "dense")
-            Pruner.Prune(model, new PruneOptions { Method = PruneMethod.Magnitude, Pattern = SparsityPattern.Parse(s.Pattern) }, null);
+        var pattern = s.Pattern == "dense" ? null : SparsityPattern.Parse(s.Pattern);
+        // Compressed 2:4 weights: the model is made layer by layer, each matrix pruned and compressed as it is made,
+        // so the dense model never exists as a whole (a 70B shape would not fit one GPU dense).
+        string weights = "dense";
+        bool compress = Compression24.Wanted(Compression24.ParseMode(s.Compressed24), device);
+        if (compress && (pattern is not SparsityPattern.NM { N: 2, M: 4 } || s.Method is not ("lors" or "none")))
+        {
+            weights = $"dense (--compressed-24 needs --pattern 2:4 and --method lors or none, got {s.Pattern} and {s.Method})";
+            if (Compression24.ParseMode(s.Compressed24) == Compressed24Mode.On) Console.Error.WriteLine(weights);
+            compress = false;
+        }
+        using var model = compress
+            ? LlamaModel.CreateRandom(config, 1, device, dtype, (name, w) => Compression24.PruneAndMake(name, w, pattern, compress: true))
+            : LlamaModel.CreateRandom(config, 1, device, dtype);
+        if (compress) weights = "2:4 compressed";
+        else if (pattern is not null)
+            Pruner.Prune(model, new PruneOptions { Method = PruneMethod.Magnitude, Pattern = pattern }, null);
+        // Resident weight bytes: dense parameters plus compressed values and metadata.
+        long modelBytes = model.Parameters(skipCompressed: true).Sum(p => p.value.Data.ByteCount) +
+            model.Linears().Select(x => x.linear).OfType<Compressed24Linear>().Sum(c => c.Compressed.ByteCount);
         bool adapters = s.Method != "none";
         using var set = adapters ? AdapterSet.Attach(model, new AdapterConfig { Method = FinetuneCommand.ParseMethod(s.Method), Rank = s.Rank, Alpha = s.Rank, Init = AdapterInit.Lora }) : null;
         if (s.CheckpointLayers)
@@ -95,6 +114,6 @@ public static class TrainBench
         var sorted = times.OrderBy(x => x).ToArray();
         double median = sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
         return new TrainBenchResult(s.Shape, s.SeqLen, s.Batch, s.Method, s.CheckpointLayers, backend.Description, median,
-            s.Batch * s.SeqLen / (median / 1000), backend.Memory.PeakBytes, modelBytes, times.ToArray(), first, last, profile);
+            s.Batch * s.SeqLen / (median / 1000), backend.Memory.PeakBytes, modelBytes, times.ToArray(), first, last, profile, weights);
     }
 }

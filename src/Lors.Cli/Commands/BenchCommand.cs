@@ -14,7 +14,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
     {
         [CommandArgument(0, "<WHAT>")][Description("train (one fine-tuning step) | attention (each algorithm, forward and backward) | linear (each adapted linear alone, beside plain GEMMs) | prune | eval-tasks")]
         public string What { get; init; } = "train";
-        [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama2-13b | llama3-8b | tiny (the embedded model's shape); for attention also all")][DefaultValue("tinyllama-1.1b")]
+        [CommandOption("--shape <SHAPE>")][Description("tinyllama-1.1b | llama2-7b | llama2-13b | llama3-8b | llama2-70b | tiny (the embedded model's shape); for attention also all")][DefaultValue("tinyllama-1.1b")]
         public string Shape { get; init; } = "tinyllama-1.1b";
         [CommandOption("--pattern <P>")][DefaultValue("2:4")] public string Pattern { get; init; } = "2:4";
         [CommandOption("--seq-len <T>")][DefaultValue(2048)] public int SeqLen { get; init; } = 2048;
@@ -29,6 +29,8 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--layers <N>")][Description("Override the layer count (quick runs)")] public int? Layers { get; init; }
         [CommandOption("--calib-samples <N>")][Description("prune: calibration samples of --seq-len random tokens")][DefaultValue(128)]
         public int CalibSamples { get; init; } = 128;
+        [CommandOption("--compressed-24 <MODE>")][Description(Compressed24Option.Help)][DefaultValue("off")]
+        public string Compressed24 { get; init; } = "off";
         [CommandOption("--profile")][Description("Print a per-op time breakdown of one step")] public bool Profile { get; init; }
         // eval-tasks: synthetic HellaSwag-shaped items (Bench/EvalTasksBench.cs)
         [CommandOption("--items <N>")][Description("eval-tasks: items (default 10042, HellaSwag validation)")][DefaultValue(10042)] public int Items { get; init; } = 10042;
@@ -37,10 +39,11 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         [CommandOption("--no-share")][Description("eval-tasks: score padded rows only (no shared contexts), as the harness does")] public bool NoShare { get; init; }
 
         protected override void Check(OptionChecks c) => c
-            .OneOf("<WHAT>", What, "train", "attention", "linear", "prune", "eval-tasks").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama2-13b", "llama3-8b", "tiny", "all")
+            .OneOf("<WHAT>", What, "train", "attention", "linear", "prune", "eval-tasks").OneOf("--shape", Shape, "tinyllama-1.1b", "llama2-7b", "llama2-13b", "llama3-8b", "llama2-70b", "tiny", "all")
             .Parses("--pattern", Pattern, p => Lors.Train.Pruning.SparsityPattern.Parse(p))
             .Positive("--seq-len", SeqLen).Positive("--batch", Batch).Positive("--rank", Rank)
             .OneOf("--method", Method, What == "prune" ? ["magnitude", "wanda", "sparsegpt"] : ["lors", "lora", "masked", "masked-ckpt", "none"])
+            .OneOf("--compressed-24", Compressed24, "auto", "on", "off")
             .Positive("--steps", Steps).NonNegative("--warmup", Warmup).Positive("--layers", Layers)
             .Positive("--calib-samples", CalibSamples).Positive("--items", Items).Positive("--choices", Choices).Positive("--batch-tokens", BatchTokens);
     }
@@ -56,7 +59,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
         if (s.Json) Cli.WriteJson(r);
         else
         {
-            AnsiConsole.MarkupLine($"[bold]{r.Shape}[/] T={r.SeqLen} B={r.Batch} {r.Method}{(r.CheckpointLayers ? "+gc" : "")} on {Markup.Escape(r.Device)}: median step [bold]{r.MedianStepMs:F1} ms[/] ({r.TokensPerSecond:F0} tokens/s), peak memory [bold]{Cli.Bytes(r.PeakBytes)}[/] (model {Cli.Bytes(r.ModelBytes)}); steps ms: {string.Join(" ", r.StepsMs.Select(x => x.ToString("F0")))}");
+            AnsiConsole.MarkupLine($"[bold]{r.Shape}[/] T={r.SeqLen} B={r.Batch} {r.Method}{(r.CheckpointLayers ? "+gc" : "")} ({Markup.Escape(r.Weights)} weights) on {Markup.Escape(r.Device)}: median step [bold]{r.MedianStepMs:F1} ms[/] ({r.TokensPerSecond:F0} tokens/s), peak memory [bold]{Cli.Bytes(r.PeakBytes)}[/] (model {Cli.Bytes(r.ModelBytes)}); steps ms: {string.Join(" ", r.StepsMs.Select(x => x.ToString("F0")))}");
             if (r.Profile is not null) AnsiConsole.WriteLine(r.Profile);
         }
         return 0;

@@ -27,8 +27,11 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         [CommandOption("--max-windows <N>")][Description("Evaluate at most N windows")]
         public int? MaxWindows { get; init; }
 
+        [CommandOption("--compressed-24 <MODE>")][Description(Compressed24Option.Help)][DefaultValue("off")]
+        public string Compressed24 { get; init; } = "off";
+
         protected override void Check(OptionChecks c) => c
-            .NotEmpty("--model", Model).NotEmpty("--text", Text)
+            .NotEmpty("--model", Model).NotEmpty("--text", Text).OneOf("--compressed-24", Compressed24, "auto", "on", "off")
             .Positive("--seq-len", SeqLen).Positive("--batch", Batch).Positive("--max-windows", MaxWindows);
     }
 
@@ -37,18 +40,20 @@ public sealed class EvalCommand : Command<EvalCommand.Settings>
         var modelDir = Cli.ResolveModel(s.Model);
         var text = s.Text ?? Cli.EmbeddedText("test");
         var phases = new PhaseTimer();
-        var r = Run(modelDir, text, s.SeqLen, s.Batch, s.MaxWindows ?? int.MaxValue, s.Device, s.Json);
+        var r = Run(modelDir, text, s.SeqLen, s.Batch, s.MaxWindows ?? int.MaxValue, s.Device, s.Json, s.Compressed24);
         phases.Mark("total");
         if (s.Json) Cli.WriteJson(new { model = modelDir, text, seq_len = s.SeqLen, perplexity = r.Perplexity, loss = r.Loss, windows = r.Windows, predicted_tokens = r.PredictedTokens, stream_tokens = r.StreamTokens, seconds = r.Elapsed.TotalSeconds, tokens_per_second = r.TokensPerSecond, phases = new { load = phases.Seconds["total"] - r.Elapsed.TotalSeconds, eval = r.Elapsed.TotalSeconds, since_launch = phases.Seconds["since_launch"] } });
         else AnsiConsole.MarkupLine($"perplexity [bold]{r.Perplexity:F4}[/] (loss {r.Loss:F6}) over {r.PredictedTokens:N0} predicted tokens in {r.Windows} windows; {r.StreamTokens:N0} tokens in the text; {r.Elapsed.TotalSeconds:F1} s, {r.TokensPerSecond:F0} tokens/s");
         return 0;
     }
 
-    public static PerplexityResult Run(string modelDir, string textPath, int seqLen, int batch, int maxWindows, Lors.Tensors.Device device, bool quiet)
+    public static PerplexityResult Run(string modelDir, string textPath, int seqLen, int batch, int maxWindows, Lors.Tensors.Device device, bool quiet,
+        string compressed24 = "off")
     {
         if (!File.Exists(textPath)) throw new FileNotFoundException($"--text: file '{textPath}' does not exist");
         var tokenizer = Tokenizer.Load(modelDir);
         using var model = LlamaModel.Load(modelDir, device, device.IsCpu ? Lors.Tensors.DType.F32 : Lors.Tensors.DType.BF16);
+        Compressed24Option.Apply(model, compressed24);
         return Evaluate(model, tokenizer, textPath, seqLen, batch, maxWindows, quiet);
     }
 

@@ -60,8 +60,11 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         [CommandOption("--overwrite")][Description("Start afresh in a non-empty --out (its run files are deleted first)")]
         public bool Overwrite { get; init; }
 
+        [CommandOption("--compressed-24 <MODE>")][Description(Compressed24Option.Help)][DefaultValue("off")]
+        public string Compressed24 { get; init; } = "off";
+
         protected override void Check(OptionChecks c) => c
-            .Required("--data", Data).Required("--out", Out).NotEmpty("--data", Data).NotEmpty("--out", Out).NotEmpty("--model", Model)
+            .OneOf("--compressed-24", Compressed24, "auto", "on", "off").Required("--data", Data).Required("--out", Out).NotEmpty("--data", Data).NotEmpty("--out", Out).NotEmpty("--model", Model)
             .OneOf("--method", Method, "lors", "lora", "masked", "sqft", "masked-ckpt", "masked-checkpoint")
             .OneOf("--format", Format, "text", "alpaca").OneOf("--init", Init, "gradient", "lora")
             .Parses("--targets", Targets, t => ParseTargets(t))
@@ -137,6 +140,7 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
             Resume = s.Resume,
             CheckpointLayers = s.CheckpointLayers,
             MaxExamples = s.MaxExamples,
+            Compressed24 = Lors.Train.Sparse.Compression24.ParseMode(s.Compressed24),
             Adapter = new AdapterConfig
             {
                 Method = ParseMethod(s.Method),
@@ -179,12 +183,12 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
             {
                 var r = outcome.Result;
                 if (s.Json)
-                    Cli.WriteJson(new { method = spec.Adapter.Method.ToString(), steps = r.Step, total_steps = r.TotalSteps, cancelled = r.Cancelled, last_loss = r.LastLoss, last_eval_loss = r.LastEvalLoss, adapter_dir = outcome.AdapterDir, metrics = outcome.MetricsPath, plot = outcome.PlotPath, peak_bytes = outcome.PeakBytes, seconds = outcome.Elapsed.TotalSeconds, mean_step_seconds = outcome.MeanStepSeconds, phases = PhaseJson(phases, outcome), adapter_parameters = outcome.Adapters.ParameterCount });
+                    Cli.WriteJson(new { method = spec.Adapter.Method.ToString(), steps = r.Step, total_steps = r.TotalSteps, cancelled = r.Cancelled, last_loss = r.LastLoss, last_eval_loss = r.LastEvalLoss, adapter_dir = outcome.AdapterDir, metrics = outcome.MetricsPath, plot = outcome.PlotPath, peak_bytes = outcome.PeakBytes, seconds = outcome.Elapsed.TotalSeconds, mean_step_seconds = outcome.MeanStepSeconds, weights = outcome.Weights, phases = PhaseJson(phases, outcome), adapter_parameters = outcome.Adapters.ParameterCount });
                 else
                 {
                     AnsiConsole.MarkupLine(r.Cancelled ? $"[yellow]interrupted at step {r.Step}/{r.TotalSteps}; checkpoint saved in {Markup.Escape(r.CheckpointDir ?? "")} (continue with --resume)[/]"
                         : $"trained {r.Step} steps: last loss {r.LastLoss:F4}{(r.LastEvalLoss is { } ev ? $", eval loss {ev:F4} (ppl {Math.Exp(ev):F2})" : "")}");
-                    AnsiConsole.MarkupLine($"adapters: {Markup.Escape(outcome.AdapterDir)} ({outcome.Adapters.ParameterCount:N0} parameters); metrics: {Markup.Escape(outcome.MetricsPath)}; plot: {Markup.Escape(outcome.PlotPath ?? "-")}; peak memory {Cli.Bytes(outcome.PeakBytes)}");
+                    AnsiConsole.MarkupLine($"adapters: {Markup.Escape(outcome.AdapterDir)} ({outcome.Adapters.ParameterCount:N0} parameters); metrics: {Markup.Escape(outcome.MetricsPath)}; plot: {Markup.Escape(outcome.PlotPath ?? "-")}; peak memory {Cli.Bytes(outcome.PeakBytes)}; {Markup.Escape(outcome.Weights)}");
                 }
                 return r.Cancelled ? 130 : 0;
             }

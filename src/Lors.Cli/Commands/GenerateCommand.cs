@@ -33,8 +33,11 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         [CommandOption("--seed <S>")][DefaultValue(0UL)]
         public ulong Seed { get; init; }
 
+        [CommandOption("--compressed-24 <MODE>")][Description(Compressed24Option.Help)][DefaultValue("off")]
+        public string Compressed24 { get; init; } = "off";
+
         protected override void Check(OptionChecks c) => c
-            .NotEmpty("--model", Model).Positive("--max-new-tokens", MaxNewTokens).NonNegative("--temperature", Temperature)
+            .NotEmpty("--model", Model).OneOf("--compressed-24", Compressed24, "auto", "on", "off").Positive("--max-new-tokens", MaxNewTokens).NonNegative("--temperature", Temperature)
             .Range("--top-p", TopP, 0, 1, loOpen: true).NonNegative("--top-k", TopK);
     }
 
@@ -43,6 +46,7 @@ public sealed class GenerateCommand : Command<GenerateCommand.Settings>
         var dir = Cli.ResolveModel(s.Model);
         var tok = Tokenizer.Load(dir);
         using var model = LlamaModel.Load(dir, s.Device, s.Device.IsCpu ? Lors.Tensors.DType.F32 : Lors.Tensors.DType.BF16);
+        Compressed24Option.Apply(model, s.Compressed24);
         var prompt = tok.Encode(s.Prompt);
         int maxPositions = model.Config.MaxPositionEmbeddings;
         if (prompt.Length >= maxPositions)

@@ -34,6 +34,7 @@ public sealed partial class SelfTestCommand : Command<SelfTestCommand.Settings>
         if (!s.NoModel) rc = Math.Max(rc, InitAndStreamingCheck(s.Device));
         if (!s.NoModel) rc = Math.Max(rc, SelfTestZeroShot.Run(s.Device));
         if (!s.NoModel) rc = Math.Max(rc, NonFiniteCheck(s.Device));
+        if (!s.NoModel) rc = Math.Max(rc, Compressed24Check(s.Device));
         return rc;
     }
 

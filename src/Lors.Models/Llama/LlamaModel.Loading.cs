@@ -53,7 +53,10 @@ public sealed partial class LlamaModel
     }
 
     /// <summary>A randomly initialized model (normal(0, 0.02) weights, unit norms), deterministic for a seed.</summary>
-    public static LlamaModel CreateRandom(LlamaConfig config, ulong seed, Device? device = null, DType computeType = DType.F32)
+    /// <param name="makeLinear">Builds each decoder linear from its fresh weight as it is made (e.g. pruned and stored
+    /// compressed), so a large model is never held dense as a whole; null makes plain Linears.</param>
+    public static LlamaModel CreateRandom(LlamaConfig config, ulong seed, Device? device = null, DType computeType = DType.F32,
+        Func<string, Variable, ILinear>? makeLinear = null)
     {
         var dev = device ?? Device.Cpu;
         var shapes = ExpectedShapes(config);
@@ -68,16 +71,18 @@ public sealed partial class LlamaModel
             k++;
             return new Variable(t, false, name);
         }
-        return Build(config, Make, computeType, dev);
+        return Build(config, Make, computeType, dev, makeLinear);
     }
 
-    private static LlamaModel Build(LlamaConfig c, Func<string, Variable> get, DType computeType, Device device)
+    private static LlamaModel Build(LlamaConfig c, Func<string, Variable> get, DType computeType, Device device,
+        Func<string, Variable, ILinear>? makeLinear = null)
     {
+        makeLinear ??= (name, w) => new Linear(name, w);
         var embed = get("model.embed_tokens.weight");
         var layers = new LlamaLayer[c.NumHiddenLayers];
         for (int i = 0; i < layers.Length; i++)
         {
-            var proj = Projections.All.ToDictionary(p => p, p => (ILinear)new Linear(Projections.ParameterName(i, p), get(Projections.ParameterName(i, p))));
+            var proj = Projections.All.ToDictionary(p => p, p => makeLinear(Projections.ParameterName(i, p), get(Projections.ParameterName(i, p))));
             layers[i] = new LlamaLayer(i, c, get($"model.layers.{i}.input_layernorm.weight"), get($"model.layers.{i}.post_attention_layernorm.weight"), proj);
         }
         var norm = get("model.norm.weight");

@@ -78,21 +78,26 @@ public sealed partial class LlamaModel : IDisposable
     public IEnumerable<(LlamaLayer layer, Projection projection, ILinear linear)> Linears() =>
         Layers.SelectMany(l => Projections.All.Select(p => (l, p, l[p])));
 
-    /// <summary>All base parameters by Hugging Face name (the LM head omitted when tied).</summary>
-    public IEnumerable<(string name, Variable value)> Parameters()
+    /// <summary>
+    /// All base parameters by Hugging Face name (the LM head omitted when tied). A linear stored compressed
+    /// (Compressed24Linear) has no Variable: it throws naming itself, or is left out with skipCompressed.
+    /// </summary>
+    public IEnumerable<(string name, Variable value)> Parameters(bool skipCompressed = false)
     {
         yield return ("model.embed_tokens.weight", Embed);
         foreach (var l in Layers)
         {
             yield return ($"model.layers.{l.Index}.input_layernorm.weight", l.InputNorm);
             yield return ($"model.layers.{l.Index}.post_attention_layernorm.weight", l.PostAttentionNorm);
-            foreach (var p in Projections.All) yield return (Projections.ParameterName(l.Index, p), l[p].Weight);
+            foreach (var p in Projections.All)
+                if (!(skipCompressed && l[p] is Compressed24Linear)) yield return (Projections.ParameterName(l.Index, p), l[p].Weight);
         }
         yield return ("model.norm.weight", Norm);
         if (!Config.TieWordEmbeddings) yield return ("lm_head.weight", LmHead);
     }
 
-    public long ParameterCount => Parameters().Sum(p => p.value.Data.Numel);
+    public long ParameterCount => Parameters(skipCompressed: true).Sum(p => p.value.Data.Numel) +
+        Linears().Select(x => x.linear).OfType<Compressed24Linear>().Sum(c => (long)c.OutFeatures * c.InFeatures);
 
     /// <summary>
     /// ids I32 [B, T] to the final hidden states [B, T, C]. startPosition offsets RoPE (with a cache). With
@@ -178,6 +183,9 @@ public sealed partial class LlamaModel : IDisposable
     {
         _cos.Dispose();
         _sin.Dispose();
-        foreach (var (_, v) in Parameters()) { v.Data.Dispose(); v.ZeroGrad(); }
+        foreach (var l in Layers)
+            foreach (var p in Projections.All)
+                if (l[p] is Compressed24Linear c) c.Dispose();
+        foreach (var (_, v) in Parameters(skipCompressed: true)) { v.Data.Dispose(); v.ZeroGrad(); }
     }
 }

@@ -41,6 +41,7 @@ public sealed partial class BackendConformance
         AttentionMma();
         Training();
         Pruning();
+        Sparse24();
         return _results;
     }
 

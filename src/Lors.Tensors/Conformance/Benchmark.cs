@@ -77,6 +77,20 @@ public static class Benchmark
             Ops.MaskedMerge(mw, ab, 2f).Dispose();
         }, mwb / 1e9, "GB/s"));
 
+        // Compressed 2:4 weights at the same shape: the merge from kept values into dense W' (reads 0.5625x, writes 1x),
+        // decompression, and the decoding product x [1, I] W^T straight from the compressed weight beside cuBLAS dense.
+        using (var keep = Ops.MaskLowest(Ops.Abs(mw.To(DType.F32)).Reshape(mo * mi / 4, 4), Tensor.FromArray([2], [1], d)))
+        using (var w24 = Ops.MaskedFill(mw, keep.Reshape(mo, mi)))
+        using (var c24 = Ops.Compress24(w24, "bench"))
+        using (var x1 = Ops.RandomNormal([1, mi], 16, 0, 1, bf, d))
+        {
+            double wb = (double)mo * mi * 2;
+            Add(Time($"lors merge 2:4 -> dense bf16 [{mo},{mi}] r=16", d, iterations, () => Ops.MaskedLowRankMerge24(c24, ma, mb, 2f, dense: true).Dispose(), 1.5625 * wb / 1e9, "GB/s"));
+            Add(Time($"decompress 2:4 bf16 [{mo},{mi}]", d, iterations, () => Ops.Decompress24(c24).Dispose(), 1.5625 * wb / 1e9, "GB/s"));
+            Add(Time($"decode x[1,{mi}] W^T dense bf16 (MatMul)", d, iterations, () => Ops.MatMul(x1, w24, false, true).Dispose(), wb / 1e9, "GB/s (W)"));
+            Add(Time($"decode x[1,{mi}] W^T 2:4 compressed (Linear24)", d, iterations, () => Ops.Linear24(x1, c24).Dispose(), 0.5625 * wb / 1e9, "GB/s (W)"));
+        }
+
         var logits = Ops.RandomNormal([rows, V], 12, 0, 2, bf, d);
         var targets = Tensor.FromArray(Enumerable.Range(0, rows).Select(i => i * 7 % V).ToArray(), [rows], d);
         double lb = (double)rows * V * 2;

@@ -36,7 +36,9 @@ public sealed class AdaptedLinear : ILinear
         _ => throw new NotSupportedException($"adapter method {Config.Method}"),
     };
 
-    private Variable LorsForward(Variable x) => Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x, Weight, A, B);
+    private Variable LorsForward(Variable x) => Base is Compressed24Linear c
+        ? Function.Apply(new LorsLinear24Fn(c.Compressed, Scale, Config.ExactGradient), x, A, B)
+        : Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x, Weight, A, B);
 
     /// <summary>
     /// Base(x) + s (x B^T) A^T; the scope frees the terms of the sum (no backward reads them) once added. With 16-bit
@@ -56,6 +58,8 @@ public sealed class AdaptedLinear : ILinear
     /// </summary>
     private Variable MaskedForward(Variable x, Variable a, Variable b)
     {
+        if (Base is Compressed24Linear)
+            throw new NotSupportedException($"{Name}: the {Config.Method} method keeps W' in the graph and needs a dense weight; use lors (or --compressed-24 off)");
         var merged = Function.Apply(new MaskedLowRankMergeFn(Scale), Weight, a, b);
         return F.Linear(x, merged);
     }
@@ -64,6 +68,11 @@ public sealed class AdaptedLinear : ILinear
     public Tensor MergedWeight()
     {
         using var _ = GradMode.NoGrad();
+        if (Base is Compressed24Linear c)
+        {
+            if (Config.Method == AdapterMethod.Lora) throw new NotSupportedException($"{Name}: an unmasked LoRA merge does not fit a compressed 2:4 weight");
+            return Ops.MaskedLowRankMerge24(c.Compressed, A.Data, B.Data, Scale, dense: true);
+        }
         if (Config.Method != AdapterMethod.Lora) return LorsLinearFn.MergedWeight(Weight.Data, A.Data, B.Data, Scale);
         using var ab = Ops.MatMul(A.Data, B.Data, outType: DType.F32);
         using var w32 = Weight.Data.To(DType.F32);

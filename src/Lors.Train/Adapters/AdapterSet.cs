@@ -68,6 +68,24 @@ public sealed class AdapterSet : IDisposable
             if (ReferenceEquals(layer[p], a)) layer[p] = a.Base;
     }
 
+    /// <summary>
+    /// Moves the adapters onto compressed 2:4 base weights: detaches, compresses the model's linears (Compression24)
+    /// and wraps them again with the same A and B. A model that is not exactly 2:4 stays dense (the result says why).
+    /// </summary>
+    public Sparse.Compression24.Result CompressBase()
+    {
+        Detach();
+        var result = Sparse.Compression24.Compress(_model);
+        for (int i = 0; i < _slots.Count; i++)
+        {
+            var (layer, p, a) = _slots[i];
+            var again = new AdaptedLinear(layer[p], a.A, a.B, a.Config);
+            layer[p] = again;
+            _slots[i] = (layer, p, again);
+        }
+        return result;
+    }
+
     public void Save(string directory)
     {
         Directory.CreateDirectory(directory);
@@ -153,6 +171,7 @@ public sealed class AdapterSet : IDisposable
         foreach (var (layer, p, a) in _slots)
         {
             using var scope = TensorScope.Begin();
+            if (a.Base is Compressed24Linear c) { rows.Add(MergeCompressed(a, c)); continue; }
             using var maskBefore = NonZeroF32(a.Weight.Data);
             long zerosBefore = a.Weight.Data.Numel - Ops.CountNonZero(maskBefore);
             using var merged = a.MergedWeight();
@@ -168,6 +187,27 @@ public sealed class AdapterSet : IDisposable
         }
         Detach();
         return new MergeReport(Config.Method, rows);
+    }
+
+    /// <summary>
+    /// The merge on a compressed 2:4 base: the new kept values replace the old ones in place (the metadata, i.e. the
+    /// mask, does not change), so dropped positions stay zero by construction; a kept zero must stay zero too.
+    /// </summary>
+    private MergeReport.Row MergeCompressed(AdaptedLinear a, Compressed24Linear c)
+    {
+        var values = c.Compressed.Values;
+        long elements = (long)c.OutFeatures * c.InFeatures;
+        long zerosBefore = elements - Ops.CountNonZero(values);
+        using var merged = Ops.MaskedLowRankMerge24(c.Compressed, a.A.Data, a.B.Data, a.Scale, dense: false);
+        if (!Ops.AllFinite(merged))
+            throw new InvalidDataException($"merged weight '{a.Name}' is not finite (NaN or Inf after adding the {Config.Method} adapter); nothing was written");
+        using var maskBefore = NonZeroF32(values);
+        using var maskAfter = NonZeroF32(merged);
+        using var kept = Ops.Mul(maskAfter, maskBefore);
+        long nonZeroAfter = Ops.CountNonZero(maskAfter);
+        long filled = nonZeroAfter - Ops.CountNonZero(kept);
+        Ops.CopyInto(merged, values);
+        return new MergeReport.Row(a.Name, elements, zerosBefore, elements - nonZeroAfter, filled);
     }
 
     private static Tensor NonZeroF32(Tensor w)

@@ -48,27 +48,35 @@ public sealed class LorsLinearFn(float scale, bool exactGradient = false) : Func
             }
             return [gx, null, ga, gb];
         }
+        (ga, gb) = LowRankGradients(_x, gy, _a, _b, NeedsInputGrad[2], NeedsInputGrad[3]);
+        return [gx, null, ga, gb];
+    }
+
+    /// <summary>The rearranged adapter gradients gA = gy^T (x B^T) [out, r] and gB = (gy A)^T x [r, in]; x [N, in], gy [N, out].</summary>
+    internal static (Tensor? ga, Tensor? gb) LowRankGradients(Tensor x, Tensor gy, Tensor aIn, Tensor bIn, bool needA, bool needB)
+    {
+        Tensor? ga = null, gb = null;
         // With 16-bit activations (the GPU path) the rank-r products run in the activations' dtype with fp32
         // accumulation: casting the small A and B is cheaper than widening the [N, in] and [N, out] activations.
-        bool low = _x.DType is DType.BF16 or DType.F16;
-        var acc = _x.DType == DType.F64 ? DType.F64 : DType.F32;
-        using var a = low ? _a.To(_x.DType) : null;
-        using var b = low ? _b.To(_x.DType) : null;
-        if (NeedsInputGrad[2])
+        bool low = x.DType is DType.BF16 or DType.F16;
+        var acc = x.DType == DType.F64 ? DType.F64 : DType.F32;
+        using var a = low ? aIn.To(x.DType) : null;
+        using var b = low ? bIn.To(x.DType) : null;
+        if (needA)
         {
-            using var xb = Ops.MatMul(_x, b ?? _b, false, true, outType: low ? _x.DType : acc); // [N, r]
+            using var xb = Ops.MatMul(x, b ?? bIn, false, true, outType: low ? x.DType : acc); // [N, r]
             ga = Ops.MatMul(gy, xb, true, false, outType: acc);                                 // [out, r]
         }
-        if (NeedsInputGrad[3])
+        if (needB)
         {
-            using var gya = Ops.MatMul(gy, a ?? _a, outType: low ? _x.DType : acc);            // [N, r]
-            gb = Ops.MatMul(gya, _x, true, false, outType: acc);                                // [r, in]
+            using var gya = Ops.MatMul(gy, a ?? aIn, outType: low ? x.DType : acc);            // [N, r]
+            gb = Ops.MatMul(gya, x, true, false, outType: acc);                                // [r, in]
         }
-        return [gx, null, ga, gb];
+        return (ga, gb);
     }
 
     /// <summary>W' = (W + s A B) * (W != 0) in W's dtype: the fused merge forms A B per tile in fp32, never as a tensor.</summary>
     public static Tensor MergedWeight(Tensor w, Tensor a, Tensor b, float s) => Ops.MaskedLowRankMerge(w, a, b, s);
 
-    private static DType OutputType(Tensor x, Tensor w) => x.DType == DType.F64 ? DType.F64 : x.Device.IsCpu ? DType.F32 : x.DType;
+    internal static DType OutputType(Tensor x, Tensor w) => x.DType == DType.F64 ? DType.F64 : x.Device.IsCpu ? DType.F32 : x.DType;
 }

@@ -27,10 +27,12 @@ public sealed record FineTuneSpec
     public bool CheckpointLayers { get; init; }
     /// <summary>Limit on the training examples read (for quick runs); null = all.</summary>
     public int? MaxExamples { get; init; }
+    /// <summary>Store the 2:4 base weights compressed for training (auto: on CUDA); after the gradient init, which needs them dense.</summary>
+    public Sparse.Compressed24Mode Compressed24 { get; init; } = Sparse.Compressed24Mode.Off;
 }
 
 public sealed record FineTuneOutcome(TrainResult Result, AdapterSet Adapters, GradientInit.Report? Init, string AdapterDir, string MetricsPath,
-    string? PlotPath, int TrainExamples, int ValidationExamples, long PeakBytes, TimeSpan Elapsed, double MeanStepSeconds);
+    string? PlotPath, int TrainExamples, int ValidationExamples, long PeakBytes, TimeSpan Elapsed, double MeanStepSeconds, string Weights = "dense");
 
 public static class FineTuneJob
 {
@@ -70,6 +72,14 @@ public static class FineTuneJob
                 status?.Report($"gradient init over {Math.Min(spec.Adapter.InitSamples, train.Count)} samples");
                 init = GradientInit.Run(model, adapters, InitBatches(train, spec.Adapter.InitSamples, opts.BatchSize, model.Device));
             }
+            string weights = "dense";
+            if (Sparse.Compression24.Wanted(spec.Compressed24, model.Device))
+            {
+                weights = spec.Adapter.Method != AdapterMethod.Lors
+                    ? $"dense weights: --compressed-24 applies to the lors method, not {spec.Adapter.Method}"
+                    : adapters.CompressBase().Describe();
+                status?.Report(weights);
+            }
             var adapterDir = Path.Combine(opts.OutDir, AdapterFolder);
             using var trainer = new Trainer(adapters.Parameters, b =>
             {
@@ -91,7 +101,7 @@ public static class FineTuneJob
             try { trainer.WritePlot(); plot = Path.Combine(opts.OutDir, "loss.png"); } catch (IOException) { }
             double meanStep = stepTimes.Count > 1 ? stepTimes.Skip(1).Average() : stepTimes.DefaultIfEmpty(0).Average();
             return new FineTuneOutcome(result, adapters, init, adapterDir, trainer.MetricsPath, plot, train.Count, val.Count,
-                backend.Memory.PeakBytes, sw.Elapsed, meanStep);
+                backend.Memory.PeakBytes, sw.Elapsed, meanStep, weights);
         }
         catch
         {

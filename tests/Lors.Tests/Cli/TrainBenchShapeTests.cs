@@ -11,6 +11,7 @@ public sealed class TrainBenchShapeTests
     [InlineData("llama2-7b", 4096, 11008, 32, 32, 32, 32000)]
     [InlineData("llama2-13b", 5120, 13824, 40, 40, 40, 32000)]
     [InlineData("llama3-8b", 4096, 14336, 32, 32, 8, 128256)]
+    [InlineData("llama2-70b", 8192, 28672, 80, 64, 8, 32000)]
     public void ShapesMatchThePublishedConfigs(string name, int h, int f, int layers, int heads, int kv, int vocab)
     {
         var c = TrainBench.Shape(name);
@@ -20,7 +21,7 @@ public sealed class TrainBenchShapeTests
     [Fact]
     public void UnknownShapeListsTheKnownOnes()
     {
-        var e = Assert.Throws<ArgumentException>(() => TrainBench.Shape("llama2-70b"));
+        var e = Assert.Throws<ArgumentException>(() => TrainBench.Shape("llama2-65b"));
         Assert.Contains("llama2-13b", e.Message);
     }
 }

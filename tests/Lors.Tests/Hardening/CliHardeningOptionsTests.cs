@@ -44,6 +44,7 @@ public sealed class CliHardeningOptionsTests
         ("merge", "--out", [""]), ("tokenize", "--file", [""]),
         .. Ints("bench", ["--seq-len", "--batch", "--rank", "--steps", "--layers"], "0", "-1"),
         ("bench", "--warmup", ["-1", NotInt]), ("bench", "--shape", ["gpt2"]), ("bench", "--method", ["dora"]), ("bench", "--pattern", ["5:4"]),
+        .. new[] { "finetune", "eval", "generate", "bench" }.Select(c => (c, "--compressed-24", new[] { "yes", "", "2:4" })),
         .. Commands().Select(c => (c, "--device", new[] { "gpu", "cuda:-1", "cuda:x", "" })),
     ];
 
