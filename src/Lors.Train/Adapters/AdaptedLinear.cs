@@ -38,7 +38,7 @@ public sealed class AdaptedLinear : ILinear
         _ => throw new NotSupportedException($"adapter method {Config.Method}"),
     };
 
-    private Variable LorsForward(Variable x) => Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x, Weight, A, B);
+    private Variable LorsForward(Variable x) => Function.Apply(new LorsLinearFn(Scale, exactGradient: Config.Gradient == LorsGradient.ExactMasked), x, Weight, A, B);
 
     private Variable LoraForward(Variable x)
     {

@@ -20,12 +20,7 @@ internal static class TrainTestUtil
         return d;
     }
 
-    public static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "LoRS.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new DirectoryNotFoundException("LoRS.sln not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepoRoot() => RepoPaths.Root;
 
     public static byte[] Bytes(Tensor t) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToFloatArray().AsSpan()).ToArray();
 }
