@@ -19,16 +19,14 @@ public class TinyLlamaTrainingTests
 {
     private static readonly Lazy<(SequenceDataset, SequenceDataset)> Data = new(() =>
     {
-        var root = RepoRoot();
-        var tok = Tokenizer.Load(Path.Combine(root, "models", "tiny-llama-brown", "tokenizer.json"));
-        var text = File.ReadAllText(Path.Combine(root, "data", "brown", "brown.train.txt"))[..4000];
+        var tok = Tokenizer.Load(Path.Combine(RepoPaths.TinyModel, "tokenizer.json"));
+        var text = File.ReadAllText(RepoPaths.Brown("train"))[..4000];
         return TextDataset.FromText(text, TokenEncoder.From(tok), seqLen: 32).Split(0.2, seed: 1);
     });
 
     private static (LlamaModel Model, AdapterSet Adapters, SequenceDataset Train, SequenceDataset Val) Setup()
     {
-        var root = RepoRoot();
-        var modelDir = Path.Combine(root, "models", "tiny-llama-brown");
+        var modelDir = RepoPaths.TinyModel;
         var (train, val) = Data.Value;
         var model = LlamaModel.Load(modelDir);
         Pruner.Prune(model, new PruneOptions { Method = PruneMethod.Magnitude, Pattern = new SparsityPattern.NM(2, 4) }, null);

@@ -1,4 +1,4 @@
-// Shared helpers for the training tests: a synthetic char-level encoder, temp folders, the repo root, and a tiny
+// Shared helpers for the training tests: a synthetic char-level encoder, temp folders (repository paths: RepoPaths), and a tiny
 // linear-regression problem whose "dataset" rows are sample indices.
 using Lors.Autograd;
 using Lors.Tensors;
@@ -19,8 +19,6 @@ internal static class TrainTestUtil
         Directory.CreateDirectory(d);
         return d;
     }
-
-    public static string RepoRoot() => RepoPaths.Root;
 
     public static byte[] Bytes(Tensor t) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToFloatArray().AsSpan()).ToArray();
 }
