@@ -51,7 +51,7 @@ public static class TrainBench
         bool adapters = s.Method != "none";
         using var set = adapters ? AdapterSet.Attach(model, new AdapterConfig { Method = FinetuneCommand.ParseMethod(s.Method), Rank = s.Rank, Alpha = s.Rank, Init = AdapterInit.Lora }) : null;
         if (s.CheckpointLayers)
-            model.LayerRunner = (layer, x, cos, sin) => Checkpoint.Run(v => layer.Forward(v[0], cos, sin), [x],
+            model.LayerRunner = (layer, x, cos, sin) => Recompute.Run(v => layer.Forward(v[0], cos, sin), [x],
                 Projections.All.Select(p => layer[p]).OfType<AdaptedLinear>().SelectMany(a => new[] { a.A, a.B }).ToList());
         using var opt = set is null ? null : new AdamW(set.Parameters, 0.9, 0.999, 1e-8, 0);
         var ids = new int[s.Batch * s.SeqLen];

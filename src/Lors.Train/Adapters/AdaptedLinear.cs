@@ -34,7 +34,7 @@ public sealed class AdaptedLinear : ILinear
         AdapterMethod.Lors => LorsForward(x),
         AdapterMethod.Lora => LoraForward(x),
         AdapterMethod.Masked => MaskedForward(x, A, B),
-        AdapterMethod.MaskedCheckpoint => Checkpoint.Run(v => MaskedForward(v[0], A, B), [x], [A, B]),
+        AdapterMethod.MaskedCheckpoint => Recompute.Run(v => MaskedForward(v[0], A, B), [x], [A, B]),
         _ => throw new NotSupportedException($"adapter method {Config.Method}"),
     };
 

@@ -55,7 +55,7 @@ public static class FineTuneJob
         if (train.Count == 0) throw new ArgumentException($"{spec.DataPath}: no training examples of {opts.SeqLen} tokens");
 
         if (spec.CheckpointLayers)
-            model.LayerRunner = (layer, x, cos, sin) => Autograd.Checkpoint.Run(v => layer.Forward(v[0], cos, sin), [x], LayerParameters(layer));
+            model.LayerRunner = (layer, x, cos, sin) => Autograd.Recompute.Run(v => layer.Forward(v[0], cos, sin), [x], LayerParameters(layer));
         var adapters = AdapterSet.Attach(model, spec.Adapter with { BaseModel = spec.Adapter.BaseModel });
         GradientInit.Report? init = null;
         var backend = Backends.Get(model.Device);

@@ -201,7 +201,7 @@ public sealed class GradCheckTests
         var g1 = w1.Grad!.ToDoubleArray(); var g2 = w2.Grad!.ToDoubleArray(); var gx = direct.Grad!.ToDoubleArray();
         w1.ZeroGrad(); w2.ZeroGrad();
         var ck = new Variable(x, true);
-        F.Sum(F.Square(Checkpoint.Run(Body, [ck], [w1, w2]))).Backward();
+        F.Sum(F.Square(Recompute.Run(Body, [ck], [w1, w2]))).Backward();
         Assert.Equal(g1, w1.Grad!.ToDoubleArray());
         Assert.Equal(g2, w2.Grad!.ToDoubleArray());
         Assert.Equal(gx, ck.Grad!.ToDoubleArray());
@@ -232,7 +232,7 @@ public sealed class CheckpointMemoryTests
             var mem = Backends.Cpu.Memory;
             long before = mem.CurrentBytes;
             var input = new Variable(x, true);
-            var y = checkpoint ? Checkpoint.Run(Body, [input], ws) : Body([input]);
+            var y = checkpoint ? Recompute.Run(Body, [input], ws) : Body([input]);
             long held = mem.CurrentBytes - before;
             F.Sum(y).Backward();
             grad0 = ws[0].Grad!.ToDoubleArray();
