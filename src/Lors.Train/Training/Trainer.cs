@@ -55,18 +55,18 @@ public sealed class Trainer : IDisposable
     public DataCursor Cursor => _sampler.Cursor;
     public AdamW Optimizer => _opt;
     public string MetricsPath => _metrics.Path;
-    public string CheckpointDir => CheckpointStore.PathIn(Options.OutDir);
+    public string CheckpointDir => TrainingStateStore.PathIn(Options.OutDir);
 
     /// <summary>
     /// Loads the checkpoint in OutDir (or <paramref name="checkpointDir"/>) into the parameters, moments, step, cursor
     /// and RNG, so Run continues exactly where it stopped. Throws when none exists or the options hash differs
     /// (unless <paramref name="allowOptionsChange"/>).
     /// </summary>
-    public TrainerState Resume(string? checkpointDir = null, bool allowOptionsChange = false)
+    public TrainingState Resume(string? checkpointDir = null, bool allowOptionsChange = false)
     {
-        var dir = checkpointDir ?? CheckpointStore.Find(Options.OutDir)
+        var dir = checkpointDir ?? TrainingStateStore.Find(Options.OutDir)
             ?? throw new FileNotFoundException($"no checkpoint to resume from in {Path.GetFullPath(Options.OutDir)}");
-        var state = CheckpointStore.Load(dir, _opt);
+        var state = TrainingStateStore.Load(dir, _opt);
         string hash = Options.TrajectoryHash();
         if (state.OptionsHash != hash && !allowOptionsChange)
             throw new InvalidOperationException($"resume: {dir} was written with other training options (hash {state.OptionsHash}, now {hash}); " +
@@ -205,10 +205,10 @@ public sealed class Trainer : IDisposable
 
     private string SaveCheckpoint(Stopwatch clock)
     {
-        if (_checkpointStep == Step && CheckpointStore.Find(Options.OutDir) is string existing) return existing;
-        var state = new TrainerState(Step, _opt.StepCount, _sampler.Cursor, _rng.State, Options.TrajectoryHash(),
+        if (_checkpointStep == Step && TrainingStateStore.Find(Options.OutDir) is string existing) return existing;
+        var state = new TrainingState(Step, _opt.StepCount, _sampler.Cursor, _rng.State, Options.TrajectoryHash(),
             _elapsedBefore + clock.Elapsed.TotalSeconds);
-        var dir = CheckpointStore.Save(Options.OutDir, state, _opt);
+        var dir = TrainingStateStore.Save(Options.OutDir, state, _opt);
         _checkpointStep = Step;
         return dir;
     }

@@ -10,9 +10,9 @@ using Lors.Train.Data;
 
 namespace Lors.Train.Training;
 
-public sealed record TrainerState(int Step, int OptimizerStep, DataCursor Cursor, ulong RngState, string OptionsHash, double ElapsedSeconds);
+public sealed record TrainingState(int Step, int OptimizerStep, DataCursor Cursor, ulong RngState, string OptionsHash, double ElapsedSeconds);
 
-public static class CheckpointStore
+public static class TrainingStateStore
 {
     public const int FormatVersion = 1;
     public const string DirName = "checkpoint";
@@ -30,7 +30,7 @@ public static class CheckpointStore
         return null;
     }
 
-    public static string Save(string outDir, TrainerState state, AdamW optimizer)
+    public static string Save(string outDir, TrainingState state, AdamW optimizer)
     {
         string final = PathIn(outDir), tmp = final + ".tmp", old = final + ".old";
         Directory.CreateDirectory(outDir);
@@ -60,7 +60,7 @@ public static class CheckpointStore
     }
 
     /// <summary>Reads the state and copies parameters and moments into the live tensors (names and shapes must match).</summary>
-    public static TrainerState Load(string dir, AdamW optimizer)
+    public static TrainingState Load(string dir, AdamW optimizer)
     {
         var state = ReadJson(Path.Combine(dir, StateFile), optimizer);
         string file = Path.Combine(dir, TensorsFile);
@@ -90,7 +90,7 @@ public static class CheckpointStore
         Ops.CopyInto(src, into);
     }
 
-    private static void WriteJson(string path, TrainerState s, AdamW optimizer)
+    private static void WriteJson(string path, TrainingState s, AdamW optimizer)
     {
         var o = new JsonObject
         {
@@ -112,7 +112,7 @@ public static class CheckpointStore
         fs.Flush(flushToDisk: true);
     }
 
-    private static TrainerState ReadJson(string path, AdamW optimizer)
+    private static TrainingState ReadJson(string path, AdamW optimizer)
     {
         JsonNode? n;
         try { n = JsonNode.Parse(File.ReadAllText(path)); }
@@ -126,7 +126,7 @@ public static class CheckpointStore
         if (!names.SequenceEqual(expected))
             throw new InvalidDataException($"{path}: checkpoint parameters [{string.Join(", ", names.Take(5))}{(names.Length > 5 ? ", ..." : "")}] " +
                 $"({names.Length}) do not match the trainer's ({expected.Length})");
-        return new TrainerState(Get<int>("step"), Get<int>("optimizer_step"), new DataCursor(Get<int>("epoch"), Get<int>("index")),
+        return new TrainingState(Get<int>("step"), Get<int>("optimizer_step"), new DataCursor(Get<int>("epoch"), Get<int>("index")),
             ulong.Parse(Get<string>("rng_state"), System.Globalization.CultureInfo.InvariantCulture), Get<string>("options_hash"),
             Get<double>("elapsed_seconds"));
     }
