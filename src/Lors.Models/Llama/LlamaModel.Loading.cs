@@ -13,7 +13,7 @@ public sealed partial class LlamaModel
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"model folder '{directory}' does not exist");
         var config = LlamaConfig.Load(directory);
-        using var reader = CheckpointReader.Open(directory);
+        using var reader = HfWeightsReader.Open(directory);
         var expected = ExpectedShapes(config);
         foreach (var name in reader.Names)
         {
