@@ -55,7 +55,7 @@ public static class TrainBench
                 Projections.All.Select(p => layer[p]).OfType<AdaptedLinear>().SelectMany(a => new[] { a.A, a.B }).ToList());
         using var opt = set is null ? null : new AdamW(set.Parameters, 0.9, 0.999, 1e-8, 0);
         var ids = new int[s.Batch * s.SeqLen];
-        for (int i = 0; i < ids.Length; i++) ids[i] = (int)(Lors.Tensors.Cpu.Rng.Hash(7, (ulong)i) % (ulong)config.VocabSize);
+        for (int i = 0; i < ids.Length; i++) ids[i] = (int)(Lors.Tensors.Rng.Hash(7, (ulong)i) % (ulong)config.VocabSize);
         using var input = Tensor.FromArray(ids, [s.Batch, s.SeqLen], device);
         backend.Memory.ResetPeak();
         var times = new List<double>();

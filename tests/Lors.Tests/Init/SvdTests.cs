@@ -15,8 +15,8 @@ public sealed class SvdTests
         for (int r = 0; r < k; r++)
         {
             double s = Math.Pow(decay, r);
-            var u = Enumerable.Range(0, m).Select(i => Lors.Tensors.Cpu.Rng.Normal(seed + (ulong)r, i)).ToArray();
-            var v = Enumerable.Range(0, n).Select(i => Lors.Tensors.Cpu.Rng.Normal(seed + 1000 + (ulong)r, i)).ToArray();
+            var u = Enumerable.Range(0, m).Select(i => Lors.Tensors.Rng.Normal(seed + (ulong)r, i)).ToArray();
+            var v = Enumerable.Range(0, n).Select(i => Lors.Tensors.Rng.Normal(seed + 1000 + (ulong)r, i)).ToArray();
             for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) a[i * n + j] += s * u[i] * v[j] / Math.Sqrt(m * n);
         }
         return a;
