@@ -64,7 +64,7 @@ public static class TrainBench
         for (int step = 0; step < s.Warmup + s.Steps; step++)
         {
             bool profiling = s.Profile && step == s.Warmup;
-            if (profiling) Profiler.Start(() => Lors.Tensors.Conformance.BackendConformance.Synchronize(device));
+            if (profiling) Profiler.Start(() => Lors.Conformance.BackendConformance.Synchronize(device));
             var sw = Stopwatch.StartNew();
             using (var scope = TensorScope.Begin())
             {
@@ -86,7 +86,7 @@ public static class TrainBench
                 opt?.ZeroGrad();
                 if (!adapters) model.Embed.ZeroGrad();
             }
-            Lors.Tensors.Conformance.BackendConformance.Synchronize(device);
+            Lors.Conformance.BackendConformance.Synchronize(device);
             if (step >= s.Warmup) times.Add(sw.Elapsed.TotalMilliseconds);
             if (profiling) profile = Profiler.Stop();
         }

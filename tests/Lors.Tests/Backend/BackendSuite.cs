@@ -1,7 +1,7 @@
 // The abstract backend suite: every Ops entry point checked against a naive double-precision reference written here.
 // A subclass picks the device (CpuBackendTests; a CUDA subclass implements ICudaSuite). This file holds the helpers.
 using Lors.Tensors;
-using Lors.Tensors.Conformance;
+using Lors.Conformance;
 
 namespace Lors.Tests.Backend;
 

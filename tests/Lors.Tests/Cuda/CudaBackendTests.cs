@@ -2,7 +2,7 @@
 // conformance case runs; in ILGPU's CPU simulator a few representative ops match the CPU. The full comparison of
 // every op on a real GPU is the backend suite's CUDA subclass (Backend/CudaBackendSuiteTests) and `lors selftest`.
 using Lors.Tensors;
-using Lors.Tensors.Conformance;
+using Lors.Conformance;
 using Lors.Tensors.Cuda;
 using Xunit.Abstractions;
 

@@ -1,5 +1,7 @@
 // One row of a conformance run: an op and case compared between a reference device (the CPU) and a target device.
-namespace Lors.Tensors.Conformance;
+using Lors.Tensors;
+
+namespace Lors.Conformance;
 
 /// <summary>
 /// MaxAbsErr and MaxRelErr are over every element of every output of the case (relative to max(|ref|, 1e-30));
