@@ -83,7 +83,7 @@ public static class GradCheck
     {
         using var _ = TensorScope.Detached();
         var w = new double[y.Numel];
-        for (int i = 0; i < w.Length; i++) w[i] = 0.5 + Lors.Tensors.Cpu.Rng.Uniform(12345, i);
+        for (int i = 0; i < w.Length; i++) w[i] = 0.5 + Lors.Tensors.Rng.Uniform(12345, i);
         return Tensor.FromArray(w, y.Shape, y.Device);
     }
 }

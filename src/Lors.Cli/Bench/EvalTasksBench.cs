@@ -53,13 +53,13 @@ public static class EvalTasksBench
         var requests = Requests(s.Items, s.Choices, config.VocabSize).ToList();
         // Warm-up (kernel compilation, allocator) on the first items, then the timed pass over all of them.
         LoglikelihoodScorer.Score(model, requests.Take(Math.Min(requests.Count, 16 * s.Choices)).ToList(), batchTokens, shareContexts: !s.NoShare);
-        Lors.Tensors.Conformance.BackendConformance.Synchronize(device);
+        Lors.Conformance.BackendConformance.Synchronize(device);
         backend.Memory.ResetPeak();
         var stats = new ScoreStats();
         var sw = Stopwatch.StartNew();
         var lls = Cli.WithProgress(s.Json, $"eval-tasks bench {s.Shape}", report =>
             LoglikelihoodScorer.Score(model, requests, batchTokens, (done, total) => report((double)done / total, $"{done:N0}/{total:N0} requests"), !s.NoShare, stats));
-        Lors.Tensors.Conformance.BackendConformance.Synchronize(device);
+        Lors.Conformance.BackendConformance.Synchronize(device);
         double seconds = sw.Elapsed.TotalSeconds;
         long requestTokens = requests.Sum(r => (long)r.Context.Length + r.Continuation.Length);
         return new EvalTasksBenchResult(s.Shape, backend.Description, s.Items, s.Choices, requests.Count, !s.NoShare, batchTokens, seconds,

@@ -90,10 +90,10 @@ public static class LinearBench
         for (int k = 0; k < s.Warmup + s.Steps; k++)
         {
             using var scope = TensorScope.Begin();
-            Lors.Tensors.Conformance.BackendConformance.Synchronize(d);
+            Lors.Conformance.BackendConformance.Synchronize(d);
             var sw = Stopwatch.StartNew();
             body();
-            Lors.Tensors.Conformance.BackendConformance.Synchronize(d);
+            Lors.Conformance.BackendConformance.Synchronize(d);
             if (k >= s.Warmup) times.Add(sw.Elapsed.TotalMilliseconds);
         }
         times.Sort();

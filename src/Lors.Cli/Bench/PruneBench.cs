@@ -27,7 +27,7 @@ public static class PruneBench
         IReadOnlyList<int[]>? calibration = null;
         if (method != PruneMethod.Magnitude)
             calibration = Enumerable.Range(0, s.CalibSamples).Select(i =>
-                Enumerable.Range(0, s.SeqLen).Select(t => (int)(Lors.Tensors.Cpu.Rng.Hash(11, (ulong)(i * s.SeqLen + t)) % (ulong)config.VocabSize)).ToArray()).ToArray();
+                Enumerable.Range(0, s.SeqLen).Select(t => (int)(Lors.Tensors.Rng.Hash(11, (ulong)(i * s.SeqLen + t)) % (ulong)config.VocabSize)).ToArray()).ToArray();
         backend.Memory.ResetPeak();
         var r = Pruner.Prune(model, new PruneOptions { Method = method, Pattern = pattern }, calibration);
         long peak = backend.Memory.PeakBytes;

@@ -71,11 +71,11 @@ public static class TrainBench
         bool adapters = s.Method != "none";
         using var set = adapters ? AdapterSet.Attach(model, new AdapterConfig { Method = FinetuneCommand.ParseMethod(s.Method), Rank = s.Rank, Alpha = s.Rank, Init = AdapterInit.Lora }) : null;
         if (s.CheckpointLayers)
-            model.LayerRunner = (layer, x, cos, sin) => Checkpoint.Run(v => layer.Forward(v[0], cos, sin), [x],
+            model.LayerRunner = (layer, x, cos, sin) => Recompute.Run(v => layer.Forward(v[0], cos, sin), [x],
                 Projections.All.Select(p => layer[p]).OfType<AdaptedLinear>().SelectMany(a => new[] { a.A, a.B }).ToList());
         using var opt = set is null ? null : new AdamW(set.Parameters, 0.9, 0.999, 1e-8, 0);
         var ids = new int[s.Batch * s.SeqLen];
-        for (int i = 0; i < ids.Length; i++) ids[i] = (int)(Lors.Tensors.Cpu.Rng.Hash(7, (ulong)i) % (ulong)config.VocabSize);
+        for (int i = 0; i < ids.Length; i++) ids[i] = (int)(Lors.Tensors.Rng.Hash(7, (ulong)i) % (ulong)config.VocabSize);
         using var input = Tensor.FromArray(ids, [s.Batch, s.SeqLen], device);
         backend.Memory.ResetPeak();
         var times = new List<double>();
@@ -84,7 +84,7 @@ public static class TrainBench
         for (int step = 0; step < s.Warmup + s.Steps; step++)
         {
             bool profiling = s.Profile && step == s.Warmup;
-            if (profiling) Profiler.Start(() => Lors.Tensors.Conformance.BackendConformance.Synchronize(device));
+            if (profiling) Profiler.Start(() => Lors.Conformance.BackendConformance.Synchronize(device));
             var sw = Stopwatch.StartNew();
             using (var scope = TensorScope.Begin())
             {
@@ -106,7 +106,7 @@ public static class TrainBench
                 opt?.ZeroGrad();
                 if (!adapters) model.Embed.ZeroGrad();
             }
-            Lors.Tensors.Conformance.BackendConformance.Synchronize(device);
+            Lors.Conformance.BackendConformance.Synchronize(device);
             if (step >= s.Warmup) times.Add(sw.Elapsed.TotalMilliseconds);
             if (profiling) profile = Profiler.Stop();
         }

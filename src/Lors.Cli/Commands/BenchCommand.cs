@@ -103,7 +103,7 @@ public sealed class BenchCommand : Command<BenchCommand.Settings>
 
     private static int Attention(Settings s)
     {
-        var results = Lors.Tensors.Conformance.AttentionBench.Run(s.Device, s.Shape, s.SeqLen, s.Batch, Math.Max(1, s.Steps),
+        var results = Lors.Conformance.AttentionBench.Run(s.Device, s.Shape, s.SeqLen, s.Batch, Math.Max(1, s.Steps),
             s.Json ? null : r => Console.WriteLine(r.ToString()));
         if (s.Json) Cli.WriteJson(results);
         return results.Any(r => double.IsNaN(r.Milliseconds)) ? 1 : 0;

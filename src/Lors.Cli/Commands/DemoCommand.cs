@@ -30,6 +30,8 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         public int EvalWindows { get; init; } = 64;
         [CommandOption("--calib-samples <N>")][DefaultValue(32)] public int CalibSamples { get; init; } = 32;
         [CommandOption("--seed <S>")][DefaultValue(0UL)] public ulong Seed { get; init; }
+        [CommandOption("--clip <NORM>")][Description("Maximum global gradient norm (default 1.0; 0 turns clipping off)")][DefaultValue(1.0)]
+        public double Clip { get; init; } = 1.0;
         [CommandOption("--out <DIR>")][Description("Output folder (default runs/demo-<method>)")]
         public string? Out { get; init; }
 
@@ -97,7 +99,7 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
             DataPath = trainText,
             ValidationFraction = 0.02,
             Adapter = new AdapterConfig { Method = method, Rank = s.Rank, Alpha = s.Rank, Init = method == AdapterMethod.Lors ? AdapterInit.Gradient : AdapterInit.Lora, InitSamples = 32, Seed = s.Seed, BaseModel = modelDir },
-            Train = new TrainOptions { Steps = s.Steps, BatchSize = s.Batch, SeqLen = s.SeqLen, Lr = s.Lr, WarmupSteps = Math.Max(1, s.Steps / 20), MinLrRatio = 0.1, ClipNorm = 1.0, OutDir = outDir, Seed = s.Seed, LogEvery = 10, EvalEvery = Math.Max(1, s.Steps / 4), EvalBatches = 2 },
+            Train = new TrainOptions { Steps = s.Steps, BatchSize = s.Batch, SeqLen = s.SeqLen, Lr = s.Lr, WarmupSteps = Math.Max(1, s.Steps / 20), MinLrRatio = 0.1, ClipNorm = s.Clip, OutDir = outDir, Seed = s.Seed, LogEvery = 10, EvalEvery = Math.Max(1, s.Steps / 4), EvalBatches = 2 },
         };
         var ft = Timed("fine-tune", () => TrainUi.Run(s.Json, spec.Train, (progress, status) => FineTuneJob.Run(model, tok, spec, progress, status, cancellationToken)));
         double tuned;

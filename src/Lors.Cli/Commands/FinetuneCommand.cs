@@ -33,8 +33,10 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         [CommandOption("--init <INIT>")][Description("gradient (LoRS default) | lora")][DefaultValue("gradient")]
         public string Init { get; init; } = "gradient";
         [CommandOption("--init-samples <N>")][DefaultValue(128)] public int InitSamples { get; init; } = 128;
-        [CommandOption("--exact-gradient")][Description("LoRS: use the exact masked gradient (forms out x in; for comparison)")]
-        public bool ExactGradient { get; init; }
+        [CommandOption("--lors-gradient <KIND>")]
+        [Description("LoRS adapter gradients: low-rank (default: the authors' gradient, without the mask and without s; never forms out x in) | exact-masked (the exact gradient of the masked product; forms out x in per layer, for comparison)")]
+        [DefaultValue("low-rank")]
+        public string LorsGradient { get; init; } = "low-rank";
         [CommandOption("--lr <LR>")][DefaultValue(2e-4)] public double Lr { get; init; } = 2e-4;
         [CommandOption("--weight-decay <WD>")][DefaultValue(0.0)] public double WeightDecay { get; init; }
         [CommandOption("--warmup <STEPS>")][DefaultValue(0)] public int Warmup { get; init; }
@@ -90,7 +92,7 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
 
     /// <summary>The files a run writes in --out (what --overwrite deletes; anything else in the folder is left alone).</summary>
     public static readonly string[] RunEntries = ["metrics.jsonl", "loss.png", FineTuneJob.AdapterFolder,
-        CheckpointStore.DirName, CheckpointStore.DirName + ".tmp", CheckpointStore.DirName + ".old"];
+        TrainingStateStore.DirName, TrainingStateStore.DirName + ".tmp", TrainingStateStore.DirName + ".old"];
 
     /// <summary>A fresh run refuses a non-empty --out (it would mix two runs' metrics); --overwrite clears the run's files.</summary>
     public static void PrepareOutput(string outDir, bool resume, bool overwrite)
@@ -115,6 +117,13 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
         if (parts.Length == 0) throw new ArgumentException($"--targets: no projection in '{list}' (expected a list of q,k,v,o,gate,up,down)");
         return parts.Select(Projections.Parse).Distinct().ToArray();
     }
+
+    public static LorsGradient ParseLorsGradient(string s) => s.Trim().ToLowerInvariant() switch
+    {
+        "low-rank" or "lowrank" => Train.Adapters.LorsGradient.LowRank,
+        "exact-masked" or "exactmasked" or "exact" => Train.Adapters.LorsGradient.ExactMasked,
+        _ => throw new ArgumentException($"--lors-gradient: unknown kind '{s}' (expected low-rank or exact-masked)"),
+    };
 
     public override int Execute(CommandContext context, Settings s, CancellationToken cancellationToken)
     {
@@ -149,7 +158,7 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
                 Targets = s.Targets is null ? Projections.All : ParseTargets(s.Targets),
                 Init = s.Init.ToLowerInvariant() == "lora" ? AdapterInit.Lora : AdapterInit.Gradient,
                 InitSamples = s.InitSamples,
-                ExactGradient = s.ExactGradient,
+                Gradient = ParseLorsGradient(s.LorsGradient),
                 Seed = s.Seed,
                 BaseModel = Path.GetFullPath(dir),
             },

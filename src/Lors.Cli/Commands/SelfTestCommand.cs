@@ -4,7 +4,7 @@ using System.ComponentModel;
 using Lors.Autograd;
 using Lors.Models.Llama;
 using Lors.Tensors;
-using Lors.Tensors.Conformance;
+using Lors.Conformance;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

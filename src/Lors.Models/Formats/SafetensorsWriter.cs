@@ -81,7 +81,7 @@ public static class SafetensorsWriter
     public static IReadOnlyDictionary<string, string>? ReadLayout(string directory)
     {
         string index = Path.Combine(directory, IndexFileName);
-        return File.Exists(index) ? CheckpointReader.ReadWeightMap(index).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : null;
+        return File.Exists(index) ? HfWeightsReader.ReadWeightMap(index).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) : null;
     }
 
     /// <summary>Writes the shards a source folder's index names, each holding the tensors the index assigns to it (a tensor

@@ -11,7 +11,7 @@ public sealed partial class LlamaModel
 
     /// <summary>Throws ConfigFormatException (naming config.json and the field) when a size in the config disagrees
     /// with the checkpoint. Reads only headers: no tensor data, no allocation proportional to the config.</summary>
-    internal static void CheckConfigAgainstCheckpoint(LlamaConfig c, CheckpointReader reader, string configPath)
+    internal static void CheckConfigAgainstCheckpoint(LlamaConfig c, HfWeightsReader reader, string configPath)
     {
         ConfigFormatException Bad(string field, string problem) => new(configPath, field, problem);
 
@@ -66,7 +66,7 @@ public sealed partial class LlamaModel
             throw Bad("mlp_bias", hasMlpBias ? "is true: MLP biases are not supported" : "is true but the checkpoint holds no MLP bias tensors");
     }
 
-    private static (long Rows, long Cols) Shape2(CheckpointReader reader, string name, string configPath)
+    private static (long Rows, long Cols) Shape2(HfWeightsReader reader, string name, string configPath)
     {
         if (!reader.TryFind(name, out _, out var e))
             throw new SafetensorsFormatException(reader.Directory, name, "is missing from the checkpoint");
@@ -75,7 +75,7 @@ public sealed partial class LlamaModel
         return (e.Shape[0], e.Shape[1]);
     }
 
-    private static bool SameBytes(CheckpointReader reader, string a, string b)
+    private static bool SameBytes(HfWeightsReader reader, string a, string b)
     {
         var (fa, ea) = reader.Find(a);
         var (fb, eb) = reader.Find(b);

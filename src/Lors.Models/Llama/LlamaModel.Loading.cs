@@ -16,7 +16,7 @@ public sealed partial class LlamaModel
     {
         if (!Directory.Exists(directory)) throw new DirectoryNotFoundException($"model folder '{directory}' does not exist");
         var config = LlamaConfig.Load(directory);
-        using var reader = CheckpointReader.Open(directory);
+        using var reader = HfWeightsReader.Open(directory);
         CheckConfigAgainstCheckpoint(config, reader, Path.Combine(directory, "config.json"));
         var expected = ExpectedShapes(config);
         foreach (var name in reader.Names)

@@ -178,6 +178,12 @@ public sealed partial class CudaBackend
         int dt = Ft("CrossEntropy", logits);
         int rows = logits.Shape[0], v = logits.Shape[1];
         if (rows == 0) return;
+        // The same contract as the CPU: a bad target throws, naming it (one small copy of the targets to the host,
+        // as Embedding does), instead of a NaN loss the caller would have to trace back.
+        var host = targets.ToIntArray();
+        for (int i = 0; i < rows; i++)
+            if (host[i] != ignoreIndex && (uint)host[i] >= (uint)v)
+                throw new ArgumentOutOfRangeException(nameof(targets), $"CrossEntropy: target {host[i]} at row {i} is outside [0, {v}) (V = {v}) and is not the ignore index {ignoreIndex}");
         var lv = Bytes(logits); var tv = I32(targets); var ov = F32(losses); var sv = F32(lse);
         Run("CrossEntropy", () => (_kCe ??= _acc.LoadStreamKernel<ArrayView<byte>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, int, int>(RowKernels.CrossEntropy))(PerRow(rows), lv, tv, ov, sv, dt, v, ignoreIndex));
     }

@@ -32,13 +32,13 @@ public sealed class AdaptedLinear : ILinear
         AdapterMethod.Lors => LorsForward(x),
         AdapterMethod.Lora => LoraForward(x),
         AdapterMethod.Masked => MaskedForward(x, A, B),
-        AdapterMethod.MaskedCheckpoint => Checkpoint.Run(v => MaskedForward(v[0], A, B), [x], [A, B]),
+        AdapterMethod.MaskedCheckpoint => Recompute.Run(v => MaskedForward(v[0], A, B), [x], [A, B]),
         _ => throw new NotSupportedException($"adapter method {Config.Method}"),
     };
 
     private Variable LorsForward(Variable x) => Base is Compressed24Linear c
-        ? Function.Apply(new LorsLinear24Fn(c.Compressed, Scale, Config.ExactGradient), x, A, B)
-        : Function.Apply(new LorsLinearFn(Scale, Config.ExactGradient), x, Weight, A, B);
+        ? Function.Apply(new LorsLinear24Fn(c.Compressed, Scale, Config.Gradient == LorsGradient.ExactMasked), x, A, B)
+        : Function.Apply(new LorsLinearFn(Scale, Config.Gradient == LorsGradient.ExactMasked), x, Weight, A, B);
 
     /// <summary>
     /// Base(x) + s (x B^T) A^T; the scope frees the terms of the sum (no backward reads them) once added. With 16-bit

@@ -25,6 +25,21 @@ public enum AdapterInit
     Lora,
 }
 
+/// <summary>Which adapter gradients a LoRS layer returns (AdapterMethod.Lors only).</summary>
+public enum LorsGradient
+{
+    /// <summary>
+    /// The default, as in the authors' implementation: the low-rank path's gradients gA = gy^T (x B^T), gB = (gy A)^T x,
+    /// without the mask and without s. They never form the dense out x in gradient, which is where LoRS saves memory.
+    /// </summary>
+    LowRank,
+    /// <summary>
+    /// The exact gradient of the masked product: G = (gy^T x) * M, gA = s G B^T, gB = s A^T G. Forms out x in per
+    /// layer in backward; for comparison with the default (equals the masked baseline's autograd gradient).
+    /// </summary>
+    ExactMasked,
+}
+
 public sealed record AdapterConfig
 {
     public const int CurrentFormatVersion = 1;
@@ -33,8 +48,8 @@ public sealed record AdapterConfig
     public int Rank { get; init; } = 16;
     public double Alpha { get; init; } = 16;
     public Projection[] Targets { get; init; } = Projections.All;
-    /// <summary>Use the exact gradient of the masked product (forms the out x in gradient; for comparison only).</summary>
-    public bool ExactGradient { get; init; }
+    /// <summary>LoRS adapter gradients: LowRank (default, the authors') or ExactMasked (for comparison).</summary>
+    public LorsGradient Gradient { get; init; } = LorsGradient.LowRank;
     public AdapterInit Init { get; init; } = AdapterInit.Gradient;
     public int InitSamples { get; init; } = 128;
     public double Gamma { get; init; } = 1;

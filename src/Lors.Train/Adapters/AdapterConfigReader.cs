@@ -11,6 +11,10 @@ internal static class AdapterConfigReader
     {
         ["lors"] = AdapterMethod.Lors, ["lora"] = AdapterMethod.Lora, ["masked"] = AdapterMethod.Masked, ["masked-checkpoint"] = AdapterMethod.MaskedCheckpoint,
     };
+    private static readonly Dictionary<string, LorsGradient> Gradients = new(StringComparer.Ordinal)
+    {
+        ["low-rank"] = LorsGradient.LowRank, ["exact-masked"] = LorsGradient.ExactMasked,
+    };
     private static readonly Dictionary<string, AdapterInit> Inits = new(StringComparer.Ordinal) { ["gradient"] = AdapterInit.Gradient, ["lora"] = AdapterInit.Lora };
     private static readonly Dictionary<string, Projection> Targets = new(StringComparer.Ordinal)
     {
@@ -42,7 +46,7 @@ internal static class AdapterConfigReader
                     "rank" => c with { Rank = Int(v, source, p.Name, 1, MaxRank) },
                     "alpha" => c with { Alpha = Number(v, source, p.Name, positive: true) },
                     "targets" => c with { Targets = ReadTargets(v, source) },
-                    "exact_gradient" => c with { ExactGradient = Bool(v, source, p.Name) },
+                    "gradient" => c with { Gradient = Enum(v, Gradients, source, p.Name) },
                     "init" => c with { Init = Enum(v, Inits, source, p.Name) },
                     "init_samples" => c with { InitSamples = Int(v, source, p.Name, 1, int.MaxValue) },
                     "gamma" => c with { Gamma = Number(v, source, p.Name, positive: true) },
@@ -54,7 +58,7 @@ internal static class AdapterConfigReader
                         _ => throw Bad(source, p.Name, $"expected a string or null, found {Kind(v)}"),
                     } },
                     "format_version" => c with { FormatVersion = Int(v, source, p.Name, 1, int.MaxValue) },
-                    _ => throw Bad(source, p.Name, "unknown field (expected method, rank, alpha, targets, exact_gradient, init, init_samples, gamma, seed, base_model, format_version)"),
+                    _ => throw Bad(source, p.Name, "unknown field (expected method, rank, alpha, targets, gradient, init, init_samples, gamma, seed, base_model, format_version)"),
                 };
             }
             if (c.FormatVersion > AdapterConfig.CurrentFormatVersion)

@@ -60,7 +60,7 @@ public static class FineTuneJob
                 $"(after the validation split and --max-examples), fewer than one batch of {opts.BatchSize} (--batch)");
 
         if (spec.CheckpointLayers)
-            model.LayerRunner = (layer, x, cos, sin) => Autograd.Checkpoint.Run(v => layer.Forward(v[0], cos, sin), [x], LayerParameters(layer));
+            model.LayerRunner = (layer, x, cos, sin) => Autograd.Recompute.Run(v => layer.Forward(v[0], cos, sin), [x], LayerParameters(layer));
         var adapters = AdapterSet.Attach(model, spec.Adapter with { BaseModel = spec.Adapter.BaseModel });
         GradientInit.Report? init = null;
         var backend = Backends.Get(model.Device);
@@ -126,7 +126,7 @@ public static class FineTuneJob
         {
             ["method"] = a.Method.ToString(), ["rank"] = $"{a.Rank}", ["alpha"] = a.Alpha.ToString("R", c), ["gamma"] = a.Gamma.ToString("R", c),
             ["targets"] = string.Join(",", a.Targets.Select(t => t.ToString())), ["init"] = a.Init.ToString(), ["init_samples"] = $"{a.InitSamples}",
-            ["exact_gradient"] = $"{a.ExactGradient}", ["adapter_seed"] = $"{a.Seed}",
+            ["lors_gradient"] = $"{a.Gradient}", ["adapter_seed"] = $"{a.Seed}",
             ["data"] = Path.GetFullPath(spec.DataPath), ["data_sha256"] = FileHash(spec.DataPath), ["format"] = spec.Format.ToString(),
             ["alpaca_mode"] = spec.AlpacaMode.ToString(), ["val_fraction"] = spec.ValidationFraction.ToString("R", c),
             ["max_examples"] = spec.MaxExamples?.ToString(c) ?? "all",

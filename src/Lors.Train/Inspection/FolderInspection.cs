@@ -29,7 +29,7 @@ public sealed record FolderInspection(LlamaConfig Config, long Parameters, IRead
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"model folder '{modelDir}' does not exist");
         var config = LlamaConfig.Load(modelDir);
         var shapes = LlamaModel.ExpectedShapes(config);
-        using var reader = CheckpointReader.Open(modelDir);
+        using var reader = HfWeightsReader.Open(modelDir);
         long parameters = 0;
         var dtypes = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var name in reader.Names)

@@ -1,24 +1,22 @@
-// A minimal PNG encoder: 8-bit RGB, one IDAT chunk compressed with zlib (ZLibStream), our own CRC-32.
-// Written to "<path>.tmp" then renamed, so a reader never sees half an image.
+// A minimal PNG encoder: 8-bit RGB, one IDAT chunk compressed with zlib (ZLibStream), chunk CRCs from
+// System.IO.Hashing.Crc32. Written through AtomicFile (temporary file, then renamed): a reader never sees half an image.
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 using System.Text;
+using Lors.Models.Formats;
 
 namespace Lors.Train.Plotting;
 
 public static class Png
 {
-    private static readonly uint[] CrcTable = BuildCrcTable();
-
     /// <summary>Writes <paramref name="rgb"/> (width*height*3 bytes, rows top to bottom) as a PNG file.</summary>
     public static void WriteRgb(string path, int width, int height, ReadOnlySpan<byte> rgb)
     {
         var bytes = EncodeRgb(width, height, rgb);
-        string tmp = path + ".tmp";
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir is not null) Directory.CreateDirectory(dir);
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.Write(path, fs => fs.Write(bytes));
     }
 
     public static byte[] EncodeRgb(int width, int height, ReadOnlySpan<byte> rgb)
@@ -61,29 +59,11 @@ public static class Png
         var typeBytes = Encoding.ASCII.GetBytes(type);
         s.Write(typeBytes);
         s.Write(data);
-        uint crc = Crc32(typeBytes, 0xFFFFFFFFu);
-        crc = Crc32(data, crc) ^ 0xFFFFFFFFu;     // the CRC covers type and data, not the length
+        var crc = new Crc32();     // the CRC covers type and data, not the length
+        crc.Append(typeBytes);
+        crc.Append(data);
         Span<byte> c = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32BigEndian(c, crc);
+        BinaryPrimitives.WriteUInt32BigEndian(c, crc.GetCurrentHashAsUInt32());
         s.Write(c);
-    }
-
-    /// <summary>Updates a running CRC-32 (reflected polynomial 0xEDB88320); start with 0xFFFFFFFF and xor the result with it.</summary>
-    public static uint Crc32(ReadOnlySpan<byte> data, uint crc)
-    {
-        foreach (byte b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc;
-    }
-
-    private static uint[] BuildCrcTable()
-    {
-        var t = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
     }
 }

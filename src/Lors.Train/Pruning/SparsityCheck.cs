@@ -151,7 +151,7 @@ public static class SparsityCheck
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"model folder '{modelDir}' does not exist");
         var config = LlamaConfig.Load(modelDir);
         var shapes = LlamaModel.ExpectedShapes(config);
-        using var reader = CheckpointReader.Open(modelDir);
+        using var reader = HfWeightsReader.Open(modelDir);
         for (int l = 0; l < config.NumHiddenLayers; l++)
             foreach (var p in Projections.All)
             {

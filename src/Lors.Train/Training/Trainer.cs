@@ -64,26 +64,26 @@ public sealed class Trainer : IDisposable
     public DataCursor Cursor => _sampler.Cursor;
     public AdamW Optimizer => _opt;
     public string MetricsPath => _metrics.Path;
-    public string CheckpointDir => CheckpointStore.PathIn(Options.OutDir);
+    public string CheckpointDir => TrainingStateStore.PathIn(Options.OutDir);
 
     /// <summary>
     /// Loads the checkpoint in OutDir (or <paramref name="checkpointDir"/>) into the parameters, moments, step, cursor
     /// and RNG, so Run continues exactly where it stopped. Throws when none exists, when a field is malformed or out of
     /// range, or when the recorded settings differ (listing them; unless <paramref name="allowOptionsChange"/>).
     /// </summary>
-    public TrainerState Resume(string? checkpointDir = null, bool allowOptionsChange = false)
+    public TrainingState Resume(string? checkpointDir = null, bool allowOptionsChange = false)
     {
-        if (checkpointDir is null) CheckpointStore.Tidy(Options.OutDir);
-        var dir = checkpointDir ?? CheckpointStore.Find(Options.OutDir)
+        if (checkpointDir is null) TrainingStateStore.Tidy(Options.OutDir);
+        var dir = checkpointDir ?? TrainingStateStore.Find(Options.OutDir)
             ?? throw new FileNotFoundException($"no checkpoint to resume from in {Path.GetFullPath(Options.OutDir)}");
-        var limits = new TrainerStateLimits(TotalSteps, Options.GradAccum, Options.BatchSize, _trainExamples);
+        var limits = new TrainingStateLimits(TotalSteps, Options.GradAccum, Options.BatchSize, _trainExamples);
         // Settings are compared first: a refused resume copies no tensor, and a run with another batch size is told so
         // rather than that its cursor is out of range. Then every field is checked against this run's limits.
-        var diff = CheckpointStore.Differences(CheckpointStore.ReadRun(dir), _run);
+        var diff = TrainingStateStore.Differences(TrainingStateStore.ReadRun(dir), _run);
         if (diff.Count > 0 && !allowOptionsChange)
-            throw new InvalidOperationException($"resume: {Path.Combine(dir, CheckpointStore.StateFile)} was written by a run with other settings: " +
+            throw new InvalidOperationException($"resume: {Path.Combine(dir, TrainingStateStore.StateFile)} was written by a run with other settings: " +
                 $"{string.Join("; ", diff.Take(8))}{(diff.Count > 8 ? $"; and {diff.Count - 8} more" : "")} (checkpoint -> now)");
-        var state = CheckpointStore.Load(dir, _opt, limits);
+        var state = TrainingStateStore.Load(dir, _opt, limits);
         Step = state.Step;
         _window = state.Window;
         _sampler.Cursor = state.Cursor;
@@ -101,7 +101,7 @@ public sealed class Trainer : IDisposable
     public TrainResult Run(IProgress<TrainProgress>? progress = null, CancellationToken ct = default, int? stopAtStep = null)
     {
         Directory.CreateDirectory(Options.OutDir);
-        CheckpointStore.Tidy(Options.OutDir);   // a checkpoint.old/ or .tmp/ left by a kill
+        TrainingStateStore.Tidy(Options.OutDir);   // a checkpoint.old/ or .tmp/ left by a kill
         var clock = Stopwatch.StartNew();
         try { return RunLoop(progress, ct, stopAtStep, clock); }
         finally { _elapsedBefore += clock.Elapsed.TotalSeconds; }
@@ -218,10 +218,10 @@ public sealed class Trainer : IDisposable
 
     private string SaveCheckpoint(Stopwatch clock)
     {
-        if (_checkpointStep == Step && CheckpointStore.Find(Options.OutDir) is string existing) return existing;
-        var state = new TrainerState(Step, _opt.StepCount, _sampler.Cursor, _rng.State, Options.TrajectoryHash(),
+        if (_checkpointStep == Step && TrainingStateStore.Find(Options.OutDir) is string existing) return existing;
+        var state = new TrainingState(Step, _opt.StepCount, _sampler.Cursor, _rng.State, Options.TrajectoryHash(),
             _elapsedBefore + clock.Elapsed.TotalSeconds) { Run = _run, Window = _window };
-        var dir = CheckpointStore.Save(Options.OutDir, state, _opt);
+        var dir = TrainingStateStore.Save(Options.OutDir, state, _opt);
         _checkpointStep = Step;
         return dir;
     }

@@ -165,6 +165,52 @@ public sealed class GradCheckTests
     }
 
     [Fact]
+    public void LinearAndMask()
+    {
+        using var s = TensorScope.Begin();
+        Check(v => F.Linear(v[0], v[1]), R([5, 8], 1), R([6, 8], 2));
+        Check(v => F.Linear(v[0], v[1]), R([2, 3, 8], 3), R([4, 8], 4)); // N-D input: batch dims flattened
+        var keep = Ops.Unary(UnaryOp.Relu, Ops.RandomUniform([6, 8], 5, -1, 1, DType.F64));
+        using var mask = Ops.NonZeroMask(keep);
+        Check(v => F.Mask(v[0], mask), R([6, 8], 6));
+        Check(v => F.Linear(v[0], F.Mask(v[1], mask)), R([5, 8], 7), R([6, 8], 8));
+    }
+
+    [Theory]
+    [InlineData(AdapterMethod.Masked)]
+    [InlineData(AdapterMethod.MaskedCheckpoint)]
+    public void MaskedBaselineGradientsEqualTheExactLorsGradient(AdapterMethod baseline)
+    {
+        // The masked baselines differentiate W' = (W + s A B) * M with ordinary autograd; LoRS with ExactMasked must give
+        // the same gx, gA, gB (to fp64 rounding), and both must differ from LoRS's default low-rank gradient.
+        using var s = TensorScope.Begin();
+        var keep = Ops.Unary(UnaryOp.Relu, Ops.RandomUniform([6, 8], 9, -1, 1, DType.F64));
+        var w = Ops.MaskedFill(R([6, 8], 1), keep);
+        var gy = R([2, 5, 6], 5);
+        double[][] Grads(AdapterMethod method, LorsGradient gradient)
+        {
+            var a = new Variable(R([6, 3], 3), true); // the same seeds: the same values in every call
+            var b = new Variable(R([3, 8], 4), true);
+            var xv = new Variable(R([2, 5, 8], 2), true);
+            var adapter = AdapterTestAccess.Make(new Lors.Models.Llama.Linear("w.weight", new Variable(w)), a, b,
+                new AdapterConfig { Method = method, Rank = 3, Alpha = 4.5, Gradient = gradient });
+            adapter.Forward(xv).Backward(gy);
+            return [xv.Grad!.ToDoubleArray(), a.Grad!.ToDoubleArray(), b.Grad!.ToDoubleArray()];
+        }
+        var exact = Grads(AdapterMethod.Lors, LorsGradient.ExactMasked);
+        var masked = Grads(baseline, LorsGradient.LowRank);
+        var lowRank = Grads(AdapterMethod.Lors, LorsGradient.LowRank);
+        string[] names = ["gx", "gA", "gB"];
+        for (int k = 0; k < 3; k++)
+        {
+            double max = exact[k].Max(Math.Abs), diff = exact[k].Zip(masked[k], (p, q) => Math.Abs(p - q)).Max();
+            Assert.True(diff <= 1e-13 * max, $"{baseline} {names[k]} differs from LoRS ExactMasked by {diff:E2} (max {max:E2})");
+        }
+        Assert.Equal(exact[0], lowRank[0]); // gx does not depend on the gradient option
+        Assert.True(exact[1].Zip(lowRank[1], (p, q) => Math.Abs(p - q)).Max() > 1e-3, "LowRank gA should differ from the exact one");
+    }
+
+    [Fact]
     public void CheckpointGivesTheSameGradients()
     {
         using var s = TensorScope.Begin();
@@ -177,7 +223,7 @@ public sealed class GradCheckTests
         var g1 = w1.Grad!.ToDoubleArray(); var g2 = w2.Grad!.ToDoubleArray(); var gx = direct.Grad!.ToDoubleArray();
         w1.ZeroGrad(); w2.ZeroGrad();
         var ck = new Variable(x, true);
-        F.Sum(F.Square(Checkpoint.Run(Body, [ck], [w1, w2]))).Backward();
+        F.Sum(F.Square(Recompute.Run(Body, [ck], [w1, w2]))).Backward();
         Assert.Equal(g1, w1.Grad!.ToDoubleArray());
         Assert.Equal(g2, w2.Grad!.ToDoubleArray());
         Assert.Equal(gx, ck.Grad!.ToDoubleArray());
@@ -208,7 +254,7 @@ public sealed class CheckpointMemoryTests
             var mem = Backends.Cpu.Memory;
             long before = mem.CurrentBytes;
             var input = new Variable(x, true);
-            var y = checkpoint ? Checkpoint.Run(Body, [input], ws) : Body([input]);
+            var y = checkpoint ? Recompute.Run(Body, [input], ws) : Body([input]);
             long held = mem.CurrentBytes - before;
             F.Sum(y).Backward();
             grad0 = ws[0].Grad!.ToDoubleArray();

@@ -20,7 +20,7 @@ public abstract partial class BackendSuite
         Throws<ArgumentException>(() => Ops.RmsNorm(a, Tensor.Zeros([4], DType.F32, Device), 1e-5f), "RmsNorm", "[4]", "[2, 3]");
         Throws<ArgumentException>(() => Ops.Softmax(ids), "Softmax", "i32");
         Throws<ArgumentException>(() => Ops.Embedding(a, table), "Embedding", "i32");
-        Throws<ArgumentOutOfRangeException>(() => Ops.Embedding(ids, table), "Embedding", "5", "[0, 5)");
+        Throws<ArgumentOutOfRangeException>(() => Ops.Embedding(ids, table), "Embedding", "id 5", "position 1");
         using var gy = Tensor.Zeros([3, 4], DType.F32, Device);
         using var gt = Tensor.Zeros([5, 4], DType.F32, Device);
         using var negIds = MakeInts([0, -1, 1], [3]);

@@ -27,12 +27,21 @@ public abstract partial class BackendSuite
                         for (int j = 0; j < n; j++) y[r * n + j] = log ? row[j] - lse : Math.Exp(row[j] - lse);
                     }
                     var yIn = Round(y, dt);
+                    var mag = new double[rows * n]; // sum of |terms| of each gx element
                     for (int r = 0; r < rows; r++)
                     {
-                        double dot = 0, sum = 0;
-                        for (int j = 0; j < n; j++) { dot += gy[r * n + j] * yIn[r * n + j]; sum += gy[r * n + j]; }
+                        double dot = 0, sum = 0, dotAbs = 0, sumAbs = 0;
                         for (int j = 0; j < n; j++)
-                            gx[r * n + j] = log ? gy[r * n + j] - Math.Exp(yIn[r * n + j]) * sum : yIn[r * n + j] * (gy[r * n + j] - dot);
+                        {
+                            dot += gy[r * n + j] * yIn[r * n + j]; sum += gy[r * n + j];
+                            dotAbs += Math.Abs(gy[r * n + j] * yIn[r * n + j]); sumAbs += Math.Abs(gy[r * n + j]);
+                        }
+                        for (int j = 0; j < n; j++)
+                        {
+                            double yj = yIn[r * n + j], g = gy[r * n + j];
+                            gx[r * n + j] = log ? g - Math.Exp(yj) * sum : yj * (g - dot);
+                            mag[r * n + j] = log ? Math.Abs(g) + Math.Exp(yj) * sumAbs : Math.Abs(yj) * (Math.Abs(g) + dotAbs);
+                        }
                     }
                     using var xt = Make(x, [rows, n], dt);
                     using var yt = Ops.Softmax(xt, log);
@@ -40,7 +49,7 @@ public abstract partial class BackendSuite
                     using var yi = Make(yIn, [rows, n], dt);
                     using var gt = Make(gy, [rows, n], dt);
                     using var gxt = Ops.SoftmaxBackward(yi, gt, log);
-                    Close(gx, gxt, Tol(dt) * 2, $"softmax' log={log} {dt} n={n}", 0.1, absFloor: 1);
+                    CloseTerms(gx, mag, gxt, Tol(dt) * 2, $"softmax' log={log} {dt} n={n}");
                 }
     });
 
@@ -59,17 +68,26 @@ public abstract partial class BackendSuite
                 var rstd = new double[rows];
                 var gx = new double[rows * c];
                 var gw = new double[c];
+                var gxMag = new double[rows * c]; // sums of |terms| of each gradient element
+                var gwMag = new double[c];
                 for (int r = 0; r < rows; r++)
                 {
                     double ms = 0;
                     for (int j = 0; j < c; j++) ms += x[r * c + j] * x[r * c + j];
                     double rs = rstd[r] = 1 / Math.Sqrt(ms / c + eps);
-                    double dot = 0;
-                    for (int j = 0; j < c; j++) { y[r * c + j] = x[r * c + j] * rs * w[j]; dot += gy[r * c + j] * w[j] * x[r * c + j]; }
+                    double dot = 0, dotAbs = 0;
+                    for (int j = 0; j < c; j++)
+                    {
+                        y[r * c + j] = x[r * c + j] * rs * w[j];
+                        dot += gy[r * c + j] * w[j] * x[r * c + j];
+                        dotAbs += Math.Abs(gy[r * c + j] * w[j] * x[r * c + j]);
+                    }
                     for (int j = 0; j < c; j++)
                     {
                         gx[r * c + j] = rs * w[j] * gy[r * c + j] - x[r * c + j] * rs * rs * rs * dot / c;
+                        gxMag[r * c + j] = Math.Abs(rs * w[j] * gy[r * c + j]) + Math.Abs(x[r * c + j]) * rs * rs * rs * dotAbs / c;
                         gw[j] += gy[r * c + j] * x[r * c + j] * rs;
+                        gwMag[j] += Math.Abs(gy[r * c + j] * x[r * c + j] * rs);
                     }
                 }
                 using var xt = Make(x, [rows, c], dt);
@@ -86,8 +104,8 @@ public abstract partial class BackendSuite
                     using (gxt)
                     using (gwt)
                     {
-                        Close(gx, gxt, Tol(dt) * 2, $"rmsnorm gx {dt} c={c}", 0.1, absFloor: 1);
-                        Close(gw, gwt, dt == DType.BF16 ? 1e-5 : Tol(dt), $"rmsnorm gw {dt} c={c}", 0.1, absFloor: 1);
+                        CloseTerms(gx, gxMag, gxt, Tol(dt) * 2, $"rmsnorm gx {dt} c={c}");
+                        CloseTerms(gw, gwMag, gwt, dt == DType.BF16 ? 1e-5 : Tol(dt), $"rmsnorm gw {dt} c={c}");
                     }
                 }
             }

@@ -1,6 +1,7 @@
 // The abstract backend suite: every Ops entry point checked against a naive double-precision reference written here.
 // A subclass picks the device (CpuBackendTests; a CUDA subclass implements ICudaSuite). This file holds the helpers.
 using Lors.Tensors;
+using Lors.Conformance;
 
 namespace Lors.Tests.Backend;
 
@@ -37,12 +38,8 @@ public abstract partial class BackendSuite
 
     protected Tensor MakeInts(int[] data, int[] shape) => Tensor.FromArray(data, shape, Device);
 
-    /// <summary>
-    /// Relative tolerances per dtype. F32: 24-bit mantissa (6e-8 per rounding), a few hundred ops of accumulation
-    /// stay under 1e-5. BF16: 8-bit mantissa, one rounding of the stored result alone is up to 2^-9 = 2e-3, and
-    /// inputs are rounded too, so 1.5e-2 leaves room for a few roundings. F16: 11 bits, 2^-12 per rounding.
-    /// </summary>
-    protected static double Tol(DType dt) => dt switch { DType.F64 => 1e-10, DType.F32 => 1e-5, DType.F16 => 4e-3, _ => 1.5e-2 };
+    /// <summary>Relative tolerance per dtype: the one table shared with the conformance harness (Tolerance.For).</summary>
+    protected static double Tol(DType dt) => Tolerance.For(dt).Rel;
 
     /// <summary>
     /// |actual - expected| &lt;= tol * (|expected| + floor), floor = max(scaleFloor * max|expected|, absFloor).
@@ -59,6 +56,25 @@ public abstract partial class BackendSuite
             double err = Math.Abs(a[i] - expected[i]);
             if (!(err <= tol * (Math.Abs(expected[i]) + floor)) && !(double.IsNaN(a[i]) && double.IsNaN(expected[i])) && a[i] != expected[i])
                 Assert.Fail($"{what}: element {i} is {a[i]:R}, expected {expected[i]:R} (error {err:E2}, tol {tol:E1})");
+        }
+    }
+
+    /// <summary>
+    /// For results of cancellation (gradients): |actual - expected| &lt;= tol * (|expected| + magnitude[i]), where
+    /// magnitude[i] is the sum of the absolute values of the terms that make element i, so each element's allowance
+    /// follows its own terms (a small gradient made of small terms gets a small allowance). Below the result dtype's
+    /// smallest normal number precision is absolute, so that number joins the magnitude.
+    /// </summary>
+    protected static void CloseTerms(double[] expected, double[] magnitude, Tensor actual, double tol, string what)
+    {
+        double tiny = actual.DType switch { DType.F64 => 2.3e-308, DType.F16 => 6.2e-5, _ => 1.2e-38 };
+        var a = actual.ToDoubleArray();
+        Assert.True(a.Length == expected.Length, $"{what}: {a.Length} elements, expected {expected.Length}");
+        for (int i = 0; i < a.Length; i++)
+        {
+            double err = Math.Abs(a[i] - expected[i]);
+            if (!(err <= tol * (Math.Abs(expected[i]) + magnitude[i] + tiny)))
+                Assert.Fail($"{what}: element {i} is {a[i]:R}, expected {expected[i]:R} (error {err:E2}, terms {magnitude[i]:E2}, tol {tol:E1})");
         }
     }
 

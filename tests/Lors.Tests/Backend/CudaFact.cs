@@ -1,19 +1,10 @@
-// Test attributes for backend suites: [CudaFact] skips without CUDA; [BackendFact]/[BackendTheory] mark the shared
-// suite's tests and skip them in a CUDA suite class (one implementing ICudaSuite) on a machine without CUDA.
+// [BackendFact] marks the shared suite's tests and skips them, with the reason, in a CUDA suite class (one
+// implementing ICudaSuite) on a machine without CUDA. (Plain CUDA-only facts use [CudaFact] in ../CudaFact.cs.)
 using Lors.Tensors;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
 namespace Lors.Tests.Backend;
-
-/// <summary>A fact that runs only where a CUDA device is available.</summary>
-public sealed class CudaFactAttribute : FactAttribute
-{
-    public CudaFactAttribute()
-    {
-        if (!Backends.IsCudaAvailable) Skip = "no CUDA device on this machine";
-    }
-}
 
 /// <summary>Marks a BackendSuite subclass whose device is CUDA.</summary>
 public interface ICudaSuite { }

@@ -32,6 +32,7 @@ public sealed class CliTests : IDisposable
     [InlineData("eval --model /nonexistent/model", "/nonexistent/model")]
     [InlineData("eval --text /nonexistent.txt", "/nonexistent.txt")]
     [InlineData("finetune --data data/brown/brown.valid.txt --out /tmp/x --method dora", "dora")]
+    [InlineData("finetune --data data/brown/brown.valid.txt --out /tmp/lors-never --lors-gradient exact-ish", "--lors-gradient")]
     [InlineData("generate --max-new-tokens 0", "--max-new-tokens")]
     [InlineData("merge --model models/tiny-llama-brown --adapter /nonexistent --out /tmp/lors-never", "adapter_config.json")]
     [InlineData("eval --device cuda --max-windows 1", "cuda")]
@@ -41,6 +42,19 @@ public sealed class CliTests : IDisposable
         var (rc, stdout, stderr) = Run(args.Split(' '));
         Assert.NotEqual(0, rc);
         Assert.Contains(mentioned, stderr + stdout);
+    }
+
+    [Fact]
+    public void FinetuneHelpNamesTheDefaultLorsGradient()
+    {
+        // --help prints the option's [Description] (through Spectre's console, which a test cannot redirect).
+        var prop = typeof(Lors.Cli.Commands.FinetuneCommand.Settings).GetProperty("LorsGradient")!;
+        var option = prop.GetCustomAttributes(typeof(Spectre.Console.Cli.CommandOptionAttribute), false).Cast<Spectre.Console.Cli.CommandOptionAttribute>().Single();
+        Assert.Equal(["lors-gradient"], option.LongNames);
+        var help = prop.GetCustomAttributes(typeof(System.ComponentModel.DescriptionAttribute), false).Cast<System.ComponentModel.DescriptionAttribute>().Single().Description;
+        Assert.Contains("low-rank (default: the authors' gradient", help);
+        Assert.Equal("low-rank", new Lors.Cli.Commands.FinetuneCommand.Settings().LorsGradient);
+        Assert.Equal(Lors.Train.Adapters.LorsGradient.LowRank, new Lors.Train.Adapters.AdapterConfig().Gradient);
     }
 
     [Fact]

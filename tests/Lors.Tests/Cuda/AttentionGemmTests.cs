@@ -53,13 +53,13 @@ public sealed class AttentionGemmTests(ITestOutputHelper output)
         finally { CudaBackend.AttentionScratchBytes = saved; }
     }
 
-    [CudaFact]
+    [CudaFact(RequiresCuBlas = true)]
     public void CublasAttentionMatchesCpu()
     {
         var dev = Device.Cuda();
         Assert.True(Backends.TryGet(dev, out var be));
         var cb = (CudaBackend)be!;
-        if (!cb.UsesCuBlas) return;
+        Assert.True(cb.UsesCuBlas);
         Compare(cb, dev, 2, 8, 2, 77, 100, 64, DType.BF16, 0);
         Compare(cb, dev, 1, 4, 1, 65, 65, 128, DType.F32, 0);
         Compare(cb, dev, 1, 4, 2, 300, 300, 64, DType.BF16, 64 * 300 * 12); // row-chunked backward

@@ -1,7 +1,8 @@
-// The CUDA backend on any machine: without CUDA it must stay out of the way (no crash, clear errors); the
-// conformance harness must pass CPU against CPU; with CUDA (or the ILGPU CPU simulator) every op must match the CPU.
+// The CUDA backend on any machine: device selection follows whether CUDA started (clear errors without it); every
+// conformance case runs; in ILGPU's CPU simulator a few representative ops match the CPU. The full comparison of
+// every op on a real GPU is the backend suite's CUDA subclass (Backend/CudaBackendSuiteTests) and `lors selftest`.
 using Lors.Tensors;
-using Lors.Tensors.Conformance;
+using Lors.Conformance;
 using Lors.Tensors.Cuda;
 using Xunit.Abstractions;
 
@@ -10,41 +11,36 @@ namespace Lors.Tests.Cuda;
 public sealed class CudaBackendTests(ITestOutputHelper output)
 {
     [Fact]
-    public void RegisterNeverThrows()
+    public void DeviceSelectionFollowsCudaAvailability()
     {
-        CudaBackend.Register();
-        _ = Backends.IsCudaAvailable;
-        _ = CudaBackend.Probe();
+        CudaBackend.Register(); // registering twice must be harmless
+        string? probe = CudaBackend.Probe();
+        if (Backends.IsCudaAvailable)
+        {
+            Assert.False(string.IsNullOrWhiteSpace(probe), "CUDA is available but Probe() gave no description");
+            Assert.Equal(Device.Cuda(), Device.Parse("auto"));
+            using var t = Tensor.Zeros([2, 2], DType.F32, Device.Cuda());
+            Assert.Equal(new float[4], t.ToFloatArray());
+        }
+        else
+        {
+            Assert.Null(probe);
+            Assert.Equal(Device.Cpu, Device.Parse("auto"));
+            var e = Assert.Throws<NotSupportedException>(() => Backends.Get(Device.Parse("cuda")));
+            Assert.Contains("cuda", e.Message);
+            Assert.Throws<NotSupportedException>(() => Tensor.Zeros([2, 2], DType.F32, Device.Cuda()));
+        }
     }
 
     [Fact]
-    public void WithoutCudaTheDeviceIsRejectedClearly()
+    public void EveryConformanceCaseRunsOnTheCpu()
     {
-        if (Backends.IsCudaAvailable) return; // the GPU machine: nothing to check here
-        Assert.Null(CudaBackend.Probe());
-        Assert.Equal(Device.Cpu, Device.Parse("auto"));
-        var e = Assert.Throws<NotSupportedException>(() => Backends.Get(Device.Parse("cuda")));
-        Assert.Contains("cuda", e.Message);
-        Assert.Throws<NotSupportedException>(() => Tensor.Zeros([2, 2], DType.F32, Device.Cuda()));
-    }
-
-    [Fact]
-    public void ConformanceHarnessPassesCpuAgainstCpu()
-    {
+        // CPU against CPU proves no numerics (that is the CUDA suite's job); it proves every case builds its inputs,
+        // runs without an exception and is deterministic, so `lors selftest` on the GPU fails only for real differences.
         var results = new BackendConformance(Device.Cpu).RunAll();
         Report(results);
         Assert.True(results.Count > 100, $"only {results.Count} cases ran");
-        // Known CPU bug at the time of writing: Axpy on BF16 y widens y into an uninitialized temporary.
-        var failed = results.Where(r => !r.Passed && !(r.Op == "Axpy" && r.Case.Contains("bf16 y"))).ToList();
-        Assert.True(failed.Count == 0, string.Join("\n", failed));
-    }
-
-    [CudaFact]
-    public void CudaMatchesCpu()
-    {
-        var results = new BackendConformance(Device.Cuda()).RunAll();
-        Report(results);
-        var failed = results.Where(r => !r.Passed).ToList();
+        var failed = results.Where(r => !r.Passed || r.Skipped).ToList();
         Assert.True(failed.Count == 0, string.Join("\n", failed));
     }
 

@@ -7,7 +7,7 @@ using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
 using ILGPU.Runtime.Cuda;
 using Lors.Tensors;
-using Lors.Tensors.Conformance;
+using Lors.Conformance;
 using Lors.Tensors.Cuda;
 using Xunit.Abstractions;
 

@@ -1,6 +1,6 @@
 // The fused RoPE + head-permute kernel on ILGPU's CPU simulator, every conformance case against the CPU backend.
 using Lors.Tensors;
-using Lors.Tensors.Conformance;
+using Lors.Conformance;
 using Lors.Tensors.Cuda;
 using Xunit.Abstractions;
 

@@ -2,6 +2,7 @@
 // cos/sin bit patterns (made by Data/gen_rope_reference.py on the CPU, and on CUDA for comparison).
 using System.Text.Json;
 using Lors.Models.Formats;
+using Lors.Models.Llama;
 
 namespace Lors.Tests.Formats;
 

@@ -1,6 +1,7 @@
 // RoPE inverse frequencies (default, linear, llama3) against the formulas evaluated independently in
 // double precision here, and the cos/sin tables' rotate-half layout.
 using Lors.Models.Formats;
+using Lors.Models.Llama;
 
 namespace Lors.Tests.Formats;
 

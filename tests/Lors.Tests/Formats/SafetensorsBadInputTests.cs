@@ -172,7 +172,7 @@ public class SafetensorsBadInputTests
         using var tmp = new TempDir();
         WriteRaw(tmp, Good, 48, name: "model-00001-of-00002.safetensors");
         WriteIndex(tmp, ("x.weight", "model-00001-of-00002.safetensors"), ("y", "model-00002-of-00002.safetensors"));
-        var ex = Assert.Throws<SafetensorsFormatException>(() => CheckpointReader.Open(tmp.Path).Dispose());
+        var ex = Assert.Throws<SafetensorsFormatException>(() => HfWeightsReader.Open(tmp.Path).Dispose());
         Assert.Equal("y", ex.TensorName);
         Assert.Contains(SafetensorsWriter.IndexFileName, ex.Message);
         Assert.Contains("model-00002-of-00002.safetensors", ex.Message);
@@ -184,7 +184,7 @@ public class SafetensorsBadInputTests
         using var tmp = new TempDir();
         WriteRaw(tmp, Good, 48, name: "model-00001-of-00001.safetensors");
         WriteIndex(tmp, ("x.weight", "model-00001-of-00001.safetensors"), ("ghost", "model-00001-of-00001.safetensors"));
-        var ex = Assert.Throws<SafetensorsFormatException>(() => CheckpointReader.Open(tmp.Path).Dispose());
+        var ex = Assert.Throws<SafetensorsFormatException>(() => HfWeightsReader.Open(tmp.Path).Dispose());
         Assert.Equal("ghost", ex.TensorName);
         Assert.Contains(SafetensorsWriter.IndexFileName, ex.Message);
         Assert.Contains("model-00001-of-00001.safetensors", ex.Message);
@@ -195,10 +195,10 @@ public class SafetensorsBadInputTests
     {
         using var tmp = new TempDir();
         File.WriteAllText(tmp.File(SafetensorsWriter.IndexFileName), "{ nope");
-        var ex = Assert.Throws<SafetensorsFormatException>(() => CheckpointReader.Open(tmp.Path));
+        var ex = Assert.Throws<SafetensorsFormatException>(() => HfWeightsReader.Open(tmp.Path));
         Assert.Contains(SafetensorsWriter.IndexFileName, ex.Message);
         WriteIndex(tmp, ("x", "../elsewhere.safetensors"));
-        ex = Assert.Throws<SafetensorsFormatException>(() => CheckpointReader.Open(tmp.Path));
+        ex = Assert.Throws<SafetensorsFormatException>(() => HfWeightsReader.Open(tmp.Path));
         Assert.Equal("x", ex.TensorName);
     }
 
@@ -206,11 +206,11 @@ public class SafetensorsBadInputTests
     public void CheckpointMissingTensorAndEmptyFolder()
     {
         using var tmp = new TempDir();
-        var ex = Assert.Throws<SafetensorsFormatException>(() => CheckpointReader.Open(tmp.Path));
+        var ex = Assert.Throws<SafetensorsFormatException>(() => HfWeightsReader.Open(tmp.Path));
         Assert.Equal(tmp.Path, ex.FilePath);
 
         WriteRaw(tmp, Good, 48, name: "model.safetensors");
-        using var ckpt = CheckpointReader.Open(tmp.Path);
+        using var ckpt = HfWeightsReader.Open(tmp.Path);
         ex = Assert.Throws<SafetensorsFormatException>(() => ckpt.Find("missing.weight"));
         Assert.Equal("missing.weight", ex.TensorName);
         Assert.Contains(tmp.Path, ex.Message);

@@ -16,7 +16,7 @@ public class SafetensorsReadTests
     public void TinyModelHasEveryLlamaTensorInBf16WithConfigShapes()
     {
         var cfg = LlamaConfig.Load(FmtPaths.TinyModel);
-        using var ckpt = CheckpointReader.Open(FmtPaths.TinyModel);
+        using var ckpt = HfWeightsReader.Open(FmtPaths.TinyModel);
         int h = cfg.HiddenSize, kv = cfg.NumKeyValueHeads * cfg.HeadDim, q = cfg.NumAttentionHeads * cfg.HeadDim, ff = cfg.IntermediateSize;
         var expected = new Dictionary<string, long[]>
         {

@@ -77,7 +77,7 @@ public class SafetensorsWriteTests
         Assert.All(shards, s => Assert.Matches($@"^model-\d{{5}}-of-{shards.Count:D5}\.safetensors$", s));
         Assert.Empty(Directory.GetFiles(tmp.Path, "*.tmp"));
 
-        using var ckpt = CheckpointReader.Open(tmp.Path);
+        using var ckpt = HfWeightsReader.Open(tmp.Path);
         Assert.Equal(tensors.Count, ckpt.Names.Count());
         Assert.True(ckpt.Contains("b.weight"));
         AssertSameContent(tensors, n => ckpt.Find(n));
@@ -86,7 +86,7 @@ public class SafetensorsWriteTests
         ckpt.Dispose();
         SafetensorsWriter.WriteSharded(tmp.Path, tensors, maxShardBytes: 1 << 20);
         Assert.Equal(["model.safetensors"], Directory.GetFiles(tmp.Path).Select(Path.GetFileName));
-        using var single = CheckpointReader.Open(tmp.Path);
+        using var single = HfWeightsReader.Open(tmp.Path);
         AssertSameContent(tensors, n => single.Find(n));
     }
 

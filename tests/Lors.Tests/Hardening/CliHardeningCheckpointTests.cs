@@ -59,7 +59,7 @@ public sealed class CheckpointFixture
 [Collection("Console")]
 public sealed class CliHardeningCheckpointTests(CheckpointFixture fx) : IClassFixture<CheckpointFixture>
 {
-    private const string State = CheckpointStore.StateFile;
+    private const string State = TrainingStateStore.StateFile;
 
     // (field, JSON literal or null to delete it, what the message must name besides the file and field)
     public static IEnumerable<object[]> FieldCases()
@@ -91,7 +91,7 @@ public sealed class CliHardeningCheckpointTests(CheckpointFixture fx) : IClassFi
     public void DamagedFieldIsRefused(string field, string value)
     {
         var dir = fx.Copy("field");
-        var path = Path.Combine(CheckpointStore.PathIn(dir), State);
+        var path = Path.Combine(TrainingStateStore.PathIn(dir), State);
         var o = (JsonObject)JsonNode.Parse(File.ReadAllText(path))!;
         var parts = field.Split('.');
         var holder = parts.Length == 1 ? o : (JsonObject)o[parts[0]]!;
@@ -111,7 +111,7 @@ public sealed class CliHardeningCheckpointTests(CheckpointFixture fx) : IClassFi
     public void DamagedStateFileIsRefused(string text)
     {
         var dir = fx.Copy("file");
-        var path = Path.Combine(CheckpointStore.PathIn(dir), State);
+        var path = Path.Combine(TrainingStateStore.PathIn(dir), State);
         File.WriteAllText(path, text);
         Refused($"trainer_state.json = '{text}'", dir, [path]);
     }
@@ -123,7 +123,7 @@ public sealed class CliHardeningCheckpointTests(CheckpointFixture fx) : IClassFi
     public void DamagedTensorFileIsRefused(string kind)
     {
         var dir = fx.Copy("tensors");
-        var path = Path.Combine(CheckpointStore.PathIn(dir), CheckpointStore.TensorsFile);
+        var path = Path.Combine(TrainingStateStore.PathIn(dir), TrainingStateStore.TensorsFile);
         var bytes = File.ReadAllBytes(path);
         long headerLen = BitConverter.ToInt64(bytes, 0);
         bytes = kind switch
@@ -136,7 +136,7 @@ public sealed class CliHardeningCheckpointTests(CheckpointFixture fx) : IClassFi
         if (kind is "nan" or "inf")   // the last element of the data section (the last tensor written)
             BitConverter.GetBytes(kind == "nan" ? float.NaN : float.PositiveInfinity).CopyTo(bytes, bytes.Length - 4);
         File.WriteAllBytes(path, bytes);
-        Refused($"state.safetensors {kind}", dir, [CheckpointStore.TensorsFile]);
+        Refused($"state.safetensors {kind}", dir, [TrainingStateStore.TensorsFile]);
     }
 
     public static IEnumerable<object[]> SettingCases() => new (string[] Args, string Key)[]
@@ -145,7 +145,7 @@ public sealed class CliHardeningCheckpointTests(CheckpointFixture fx) : IClassFi
         (["--lr", "0.01"], "lr"), (["--seed", "7"], "seed"), (["--batch", "4"], "batch"), (["--seq-len", "32"], "seq"),
         (["--init", "lora"], "init"), (["--targets", "q,v"], "targets"), (["--max-examples", "20"], "max_examples"),
         (["--steps", "3"], "steps"), (["--grad-accum", "2"], "accum"), (["--weight-decay", "0.1"], "wd"), (["--clip", "0.5"], "clip"),
-        (["--warmup", "1"], "warmup"), (["--min-lr-ratio", "0.5"], "minlr"), (["--exact-gradient"], "exact_gradient"),
+        (["--warmup", "1"], "warmup"), (["--min-lr-ratio", "0.5"], "minlr"), (["--lors-gradient", "exact-masked"], "lors_gradient"),
         (["--val-fraction", "0.1"], "val_fraction"), (["--model", "COPY"], "model"), (["--data", "OTHER"], "data"),
     }.Select(c => new object[] { c.Args, c.Key });
 
@@ -195,7 +195,7 @@ public sealed class CliHardeningCheckpointTests(CheckpointFixture fx) : IClassFi
     /// <summary>Runs the resume and checks the refusal, that no adapter appeared and that the checkpoint is untouched.</summary>
     private void Refused(string name, string dir, string[] mentions, string[]? args = null)
     {
-        var ck = CheckpointStore.PathIn(dir);
+        var ck = TrainingStateStore.PathIn(dir);
         var before = Directory.GetFiles(ck).ToDictionary(f => f, File.ReadAllBytes);
         CliHardeningHarness.Refused(new BadCase(name, args ?? [.. fx.Args(dir), "--resume"], mentions, [Path.Combine(dir, "adapter")]));
         foreach (var (f, bytes) in before) Assert.True(bytes.AsSpan().SequenceEqual(File.ReadAllBytes(f)), $"{name}: {f} was changed");

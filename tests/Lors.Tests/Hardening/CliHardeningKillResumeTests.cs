@@ -48,16 +48,16 @@ public sealed class CliHardeningKillResumeTests
         {
             var outDir = Path.Combine(dir, $"{point}-{call}");
             int seen = 0;
-            CheckpointStore.FaultHook = p => { if (p == point && ++seen == call) throw new SimulatedKill(p); };
+            TrainingStateStore.FaultHook = p => { if (p == point && ++seen == call) throw new SimulatedKill(p); };
             try { r = CliHardeningHarness.Run(Args(data, outDir)); }
-            finally { CheckpointStore.FaultHook = null; }
+            finally { TrainingStateStore.FaultHook = null; }
             Assert.True(r.ExitCode != 0 && r.Stderr.Contains("simulated kill"), $"{point} #{call}: the kill did not happen: {r.Stderr}");
 
             r = CliHardeningHarness.Run(Args(data, outDir, hasCheckpoint ? "--resume" : "--overwrite"));
             Assert.True(r.ExitCode == 0, $"{point} #{call}: {r.Stderr}");
             Assert.True(want.AsSpan().SequenceEqual(File.ReadAllBytes(Adapter(outDir))), $"{point} #{call}: the resumed adapters differ");
             Assert.Equal(wantLosses, Losses(outDir));
-            var ck = CheckpointStore.PathIn(outDir);
+            var ck = TrainingStateStore.PathIn(outDir);
             Assert.False(Directory.Exists(ck + ".old"), $"{point} #{call}: checkpoint.old/ left behind");
             Assert.False(Directory.Exists(ck + ".tmp"), $"{point} #{call}: checkpoint.tmp/ left behind");
         }

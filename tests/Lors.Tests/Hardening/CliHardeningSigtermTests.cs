@@ -37,7 +37,7 @@ public sealed class CliHardeningSigtermTests
         if (!p.WaitForExit(60_000)) { p.Kill(); Assert.Fail("the tool did not exit within 60 s of SIGTERM"); }
         Assert.True(p.ExitCode == 130, $"exit code {p.ExitCode}: {stderr.Result}");
         Assert.Contains("\"cancelled\":true", stdout.Result);
-        var state = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(CheckpointStore.PathIn(outDir), CheckpointStore.StateFile)))!;
+        var state = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(TrainingStateStore.PathIn(outDir), TrainingStateStore.StateFile)))!;
         Assert.True((int)state["step"]! >= 1);
     }
 }

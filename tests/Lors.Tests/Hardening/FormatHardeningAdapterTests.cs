@@ -43,7 +43,7 @@ public sealed class FormatHardeningAdapterTests(HardeningScratch scratch, Adapte
         { "seed", "-1" }, { "seed", "\"x\"" }, { "seed", "1.5" },
         { "base_model", "5" }, { "base_model", "[]" },
         { "format_version", "2" }, { "format_version", "\"1\"" }, { "format_version", "0" },
-        { "exact_gradient", "\"yes\"" }, { "exact_gradient", "1" },
+        { "gradient", "\"yes\"" }, { "gradient", "1" },
         { "rnak", "4" },
     };
 

@@ -14,7 +14,7 @@ public sealed class GradientInitDeviceTests
     private static double[] Random(int m, int n, ulong seed, double[]? colScale = null)
     {
         var a = new double[m * n];
-        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) a[i * n + j] = Lors.Tensors.Cpu.Rng.Normal(seed, i * n + j) * (colScale?[j] ?? 1);
+        for (int i = 0; i < m; i++) for (int j = 0; j < n; j++) a[i * n + j] = Lors.Tensors.Rng.Normal(seed, i * n + j) * (colScale?[j] ?? 1);
         return a;
     }
 
@@ -58,7 +58,7 @@ public sealed class GradientInitDeviceTests
         {
             double s = Math.Pow(0.7, k);
             for (int i = 0; i < m; i++) for (int j = 0; j < n; j++)
-                a[i * n + j] += s * Lors.Tensors.Cpu.Rng.Normal(100 + (ulong)k, i) * Lors.Tensors.Cpu.Rng.Normal(500 + (ulong)k, j) / Math.Sqrt(m * n);
+                a[i * n + j] += s * Lors.Tensors.Rng.Normal(100 + (ulong)k, i) * Lors.Tensors.Rng.Normal(500 + (ulong)k, j) / Math.Sqrt(m * n);
         }
         using var scope = TensorScope.Begin();
         var g = Tensor.FromArray(a, [m, n], dtype: DType.F32);
@@ -83,7 +83,7 @@ public sealed class GradientInitDeviceTests
 
     private static List<(Tensor, Tensor)> Batches()
     {
-        var ids = Enumerable.Range(0, 2 * 48).Select(i => (int)(Lors.Tensors.Cpu.Rng.Uniform(77, i) * 4000) + 3).ToArray();
+        var ids = Enumerable.Range(0, 2 * 48).Select(i => (int)(Lors.Tensors.Rng.Uniform(77, i) * 4000) + 3).ToArray();
         return [(Tensor.FromArray(ids[..48], [1, 48]), Tensor.FromArray(ids[1..49], [1, 48])),
                 (Tensor.FromArray(ids[48..], [1, 48]), Tensor.FromArray(ids[48..], [1, 48]))];
     }
@@ -93,7 +93,7 @@ public sealed class GradientInitDeviceTests
         using var model = Pruned();
         using var set = AdapterSet.Attach(model, new AdapterConfig { Rank = 4, Seed = 5 });
         if (checkpointLayers)   // as `finetune --checkpoint-layers` sets it: the recompute's parameters are the adapters'
-            model.LayerRunner = (layer, x, cos, sin) => Lors.Autograd.Checkpoint.Run(v => layer.Forward(v[0], cos, sin), [x],
+            model.LayerRunner = (layer, x, cos, sin) => Lors.Autograd.Recompute.Run(v => layer.Forward(v[0], cos, sin), [x],
                 Projections.All.Select(p => layer[p]).OfType<AdaptedLinear>().SelectMany(a => new[] { a.A, a.B }).ToList());
         var report = reference ? GradientInit.RunReference(model, set, Batches()) : GradientInit.Run(model, set, Batches(), budgetBytes: budget);
         Assert.All(set.Adapters, a => Assert.All(a.A.Data.ToFloatArray(), v => Assert.Equal(0f, v)));

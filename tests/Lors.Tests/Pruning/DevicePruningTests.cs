@@ -5,7 +5,7 @@ using Lors.Models.Evaluation;
 using Lors.Models.Llama;
 using Lors.Models.Tokenization;
 using Lors.Tensors;
-using Lors.Tensors.Conformance;
+using Lors.Conformance;
 using Lors.Tensors.Cuda;
 using Lors.Train.Pruning;
 using Xunit.Abstractions;

@@ -10,10 +10,10 @@ namespace Lors.Tests.Pruning;
 public class PruneEndToEndTests
 {
     [Theory]
-    [InlineData(PruneMethod.SparseGpt, "2:4")]
-    [InlineData(PruneMethod.Wanda, "0.5")]
-    [InlineData(PruneMethod.Magnitude, "4:8")]
-    public void PrunesSavesReloadsWithExactZeros(PruneMethod method, string patternText)
+    [InlineData(PruneMethod.SparseGpt, "2:4", 4.6750)]
+    [InlineData(PruneMethod.Wanda, "0.5", 4.4888)]
+    [InlineData(PruneMethod.Magnitude, "4:8", 4.6020)]
+    public void PrunesSavesReloadsWithExactZeros(PruneMethod method, string patternText, double measuredLoss)
     {
         var pattern = SparsityPattern.Parse(patternText);
         var tok = Tokenizer.Load(PrunePaths.TinyModel);
@@ -50,10 +50,12 @@ public class PruneEndToEndTests
         Assert.Equal(6, report.Layers.Count);
         if (pattern is SparsityPattern.NM) Assert.NotNull(report.Detected);
 
-        // Still a language model: loss on a few Brown test windows stays finite and well below uniform (ln 4096 = 8.3).
+        // The loss on 8 Brown test windows of 64 tokens, as measured when this test was written (the dense model's is
+        // about 4.1 here; uniform would be ln 4096 = 8.3). The run is deterministic up to the GEMM's thread split:
+        // 0.01 covers that and still catches a pruning or save/load change.
         var stream = tok.Encode(File.ReadAllText(PrunePaths.BrownTest)[..20000], addSpecialTokens: false);
         var ppl = Perplexity.Evaluate(back, stream, 64, maxWindows: 8);
-        Assert.InRange(ppl.Loss, 1, 7);
+        Assert.True(Math.Abs(ppl.Loss - measuredLoss) < 0.01, $"{method} {patternText}: loss {ppl.Loss:F4}, measured {measuredLoss:F4} when written");
     }
 
     /// <summary>IProgress that reports on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>

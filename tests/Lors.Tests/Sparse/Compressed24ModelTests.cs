@@ -30,7 +30,7 @@ public sealed class Compressed24ModelTests
 
     private static AdapterSet Adapted(LlamaModel m, bool exact)
     {
-        var set = AdapterSet.Attach(m, new AdapterConfig { Method = AdapterMethod.Lors, Rank = 4, Alpha = 8, Seed = 3, ExactGradient = exact });
+        var set = AdapterSet.Attach(m, new AdapterConfig { Method = AdapterMethod.Lors, Rank = 4, Alpha = 8, Seed = 3, Gradient = exact ? LorsGradient.ExactMasked : LorsGradient.LowRank });
         ulong k = 1;
         foreach (var a in set.Adapters)
         {

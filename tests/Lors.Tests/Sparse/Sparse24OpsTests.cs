@@ -1,7 +1,7 @@
 // Compressed 2:4 ops on the CPU backend (the reference): round trip bit for bit, the documented layout on a hand-made
 // row, refusal naming the first bad group, and the merge on kept values against the dense fused merge, bit for bit.
 using Lors.Tensors;
-using Lors.Tensors.Conformance;
+using Lors.Conformance;
 using Lors.Tensors.Cuda;
 using Xunit.Abstractions;
 

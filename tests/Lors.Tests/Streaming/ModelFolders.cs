@@ -12,7 +12,7 @@ internal static class ModelFolders
     public static string Write(string dir, long maxShardBytes = long.MaxValue, Action<string, float[], int>? transform = null, SafeDType store = SafeDType.BF16)
     {
         Directory.CreateDirectory(dir);
-        using var reader = CheckpointReader.Open(RepoPaths.TinyModel);
+        using var reader = HfWeightsReader.Open(RepoPaths.TinyModel);
         var tensors = new List<TensorToWrite>();
         foreach (var name in reader.Names)
         {

@@ -37,7 +37,7 @@ public sealed class StreamingSaveTests : IDisposable
     {
         using var staging = new TensorStaging(4096);
         using var model = LlamaModel.Load(RepoPaths.TinyModel, Device.Cpu, DType.F32, stagingBytes: 4096);
-        using var reader = CheckpointReader.Open(RepoPaths.TinyModel);
+        using var reader = HfWeightsReader.Open(RepoPaths.TinyModel);
         foreach (var (name, v) in model.Parameters())
         {
             var (file, e) = reader.Find(name);

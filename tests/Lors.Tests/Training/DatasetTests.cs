@@ -163,7 +163,7 @@ public class DatasetTests
     [Fact]
     public void TokenizerEncoderFromFixtureModel()
     {
-        var tok = Lors.Models.Tokenization.Tokenizer.Load(Path.Combine(RepoRoot(), "models", "tiny-llama-brown", "tokenizer.json"));
+        var tok = Lors.Models.Tokenization.Tokenizer.Load(Path.Combine(RepoPaths.TinyModel, "tokenizer.json"));
         var enc = TokenEncoder.From(tok);
         var ds = TextDataset.FromText("The jury said it did find that many of the voters were confused.", enc, 4);
         Assert.True(ds.Count >= 2);

@@ -1,11 +1,15 @@
-// End to end on the fixture model: LoRS adapters on tiny-llama-brown, Brown text packed into blocks, a few updates
-// lower the validation loss, adapters are written by the caller's hook, and a stop/resume reproduces the run.
+// End to end on the fixture model pruned 2:4: LoRS adapters with the gradient init, Brown text packed into blocks, a few
+// updates lower the validation loss, the mask does work (A B is nonzero where W is zero, yet the merge fills no zero and
+// gives the adapted model's logits), adapters are written by the caller's hook, and a stop/resume reproduces the run.
 using Lors.Autograd;
 using Lors.Models.Llama;
 using Lors.Models.Tokenization;
 using Lors.Tensors;
 using Lors.Train.Adapters;
 using Lors.Train.Data;
+using Lors.Train.FineTuning;
+using Lors.Train.Init;
+using Lors.Train.Pruning;
 using Lors.Train.Training;
 using static Lors.Tests.Training.TrainTestUtil;
 
@@ -15,19 +19,19 @@ public class TinyLlamaTrainingTests
 {
     private static readonly Lazy<(SequenceDataset, SequenceDataset)> Data = new(() =>
     {
-        var root = RepoRoot();
-        var tok = Tokenizer.Load(Path.Combine(root, "models", "tiny-llama-brown", "tokenizer.json"));
-        var text = File.ReadAllText(Path.Combine(root, "data", "brown", "brown.train.txt"))[..4000];
+        var tok = Tokenizer.Load(Path.Combine(RepoPaths.TinyModel, "tokenizer.json"));
+        var text = File.ReadAllText(RepoPaths.Brown("train"))[..4000];
         return TextDataset.FromText(text, TokenEncoder.From(tok), seqLen: 32).Split(0.2, seed: 1);
     });
 
     private static (LlamaModel Model, AdapterSet Adapters, SequenceDataset Train, SequenceDataset Val) Setup()
     {
-        var root = RepoRoot();
-        var modelDir = Path.Combine(root, "models", "tiny-llama-brown");
+        var modelDir = RepoPaths.TinyModel;
         var (train, val) = Data.Value;
         var model = LlamaModel.Load(modelDir);
-        var adapters = AdapterSet.Attach(model, new AdapterConfig { Method = AdapterMethod.Lors, Rank = 4, Alpha = 8, Init = AdapterInit.Lora, Seed = 3 });
+        Pruner.Prune(model, new PruneOptions { Method = PruneMethod.Magnitude, Pattern = new SparsityPattern.NM(2, 4) }, null);
+        var adapters = AdapterSet.Attach(model, new AdapterConfig { Method = AdapterMethod.Lors, Rank = 4, Alpha = 8, Init = AdapterInit.Gradient, Seed = 3 });
+        using (TensorScope.Begin()) GradientInit.Run(model, adapters, FineTuneJob.InitBatches(train, 4, 2, model.Device));
         return (model, adapters, train, val);
     }
 
@@ -61,6 +65,7 @@ public class TinyLlamaTrainingTests
             Assert.True(File.Exists(Path.Combine(dir, AdapterSet.WeightsFile)));
             Assert.True(File.Exists(Path.Combine(dir, "loss.png")));
             straightA = adapters.Parameters[0].Param.Data.ToFloatArray();
+            CheckTheMaskDidWork(model, adapters, val);
         }
 
         var dir2 = TempDir("tiny-llama-resume");
@@ -78,5 +83,31 @@ public class TinyLlamaTrainingTests
             t.Run();
             Assert.Equal(straightA, adapters.Parameters[0].Param.Data.ToFloatArray());
         }
+    }
+
+    private static void CheckTheMaskDidWork(LlamaModel model, AdapterSet adapters, SequenceDataset val)
+    {
+        long maskedOut = 0;
+        foreach (var a in adapters.Adapters)
+        {
+            using var ab = Ops.MatMul(a.A.Data, a.B.Data, outType: DType.F32);
+            var w = a.Weight.Data.ToFloatArray();
+            var d = ab.ToFloatArray();
+            for (int i = 0; i < w.Length; i++) if (w[i] == 0 && d[i] != 0) maskedOut++;
+        }
+        Assert.True(maskedOut > 0, "A B is zero wherever W is zero: the mask was never exercised");
+        float[] Logits()
+        {
+            using var noGrad = GradMode.NoGrad();
+            using var scope = TensorScope.Begin();
+            var (ids, _) = val.GetBatch([0]).ToTensors(model.Device);
+            return model.Forward(ids).Data.ToFloatArray();
+        }
+        var adapted = Logits();
+        var merge = adapters.MergeIntoBase();
+        Assert.Equal(0, merge.FilledZeros);
+        var merged = Logits();
+        double maxRef = adapted.Max(Math.Abs), maxDiff = adapted.Zip(merged, (x, y) => Math.Abs(x - y)).Max();
+        Assert.True(maxDiff < 1e-4 * maxRef, $"merged logits differ from the adapted model's by {maxDiff / maxRef:E2} of max |logit|");
     }
 }

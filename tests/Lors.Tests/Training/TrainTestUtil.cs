@@ -1,4 +1,4 @@
-// Shared helpers for the training tests: a synthetic char-level encoder, temp folders, the repo root, and a tiny
+// Shared helpers for the training tests: a synthetic char-level encoder, temp folders (repository paths: RepoPaths), and a tiny
 // linear-regression problem whose "dataset" rows are sample indices.
 using Lors.Autograd;
 using Lors.Tensors;
@@ -18,13 +18,6 @@ internal static class TrainTestUtil
         var d = Path.Combine(Path.GetTempPath(), "lors-train-tests", tag + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(d);
         return d;
-    }
-
-    public static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "LoRS.sln"))) d = d.Parent;
-        return d?.FullName ?? throw new DirectoryNotFoundException("LoRS.sln not found above " + AppContext.BaseDirectory);
     }
 
     public static byte[] Bytes(Tensor t) => System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.ToFloatArray().AsSpan()).ToArray();

@@ -26,7 +26,7 @@ public class TrainerTests
     }
 
     private static JsonObject State(string outDir) =>
-        (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(CheckpointStore.PathIn(outDir), CheckpointStore.StateFile)))!;
+        (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(TrainingStateStore.PathIn(outDir), TrainingStateStore.StateFile)))!;
 
     [Fact]
     public void LossDecreasesAndOutputsAreWritten()
@@ -55,9 +55,9 @@ public class TrainerTests
         Assert.Equal(Math.Exp((double)evals[0]["eval_loss"]!), (double)evals[0]["eval_ppl"]!, 6);
         Assert.True(File.Exists(Path.Combine(dir, "loss.png")));
         Assert.Equal(100, (int)State(dir)["step"]!);
-        Assert.Equal(CheckpointStore.FormatVersion, (int)State(dir)["format_version"]!);
-        Assert.False(Directory.Exists(CheckpointStore.PathIn(dir) + ".tmp"));
-        Assert.False(Directory.Exists(CheckpointStore.PathIn(dir) + ".old"));
+        Assert.Equal(TrainingStateStore.FormatVersion, (int)State(dir)["format_version"]!);
+        Assert.False(Directory.Exists(TrainingStateStore.PathIn(dir) + ".tmp"));
+        Assert.False(Directory.Exists(TrainingStateStore.PathIn(dir) + ".old"));
     }
 
     [Fact]
@@ -95,7 +95,7 @@ public class TrainerTests
 
     private static List<(string, byte[], byte[])> AdamWMoments(string outDir)
     {
-        using var f = Lors.Models.Formats.SafetensorsFile.Open(Path.Combine(CheckpointStore.PathIn(outDir), CheckpointStore.TensorsFile));
+        using var f = Lors.Models.Formats.SafetensorsFile.Open(Path.Combine(TrainingStateStore.PathIn(outDir), TrainingStateStore.TensorsFile));
         return new[] { "w", "b" }.Select(n => (n, f.GetBytes(f.Get("adam_m/" + n)).ToArray(), f.GetBytes(f.Get("adam_v/" + n)).ToArray())).ToList();
     }
 
@@ -154,7 +154,7 @@ public class TrainerTests
         Assert.Equal(4, (int)State(dir)["step"]!);              // CheckpointEvery = 4: the good one stays
         Assert.Null(p.W.Grad);
         Assert.Equal(wAtCheckpoint, p.W.Data.ToFloatArray());    // the bad update was not applied
-        using var f = Lors.Models.Formats.SafetensorsFile.Open(Path.Combine(CheckpointStore.PathIn(dir), CheckpointStore.TensorsFile));
+        using var f = Lors.Models.Formats.SafetensorsFile.Open(Path.Combine(TrainingStateStore.PathIn(dir), TrainingStateStore.TensorsFile));
         Assert.Equal(Bytes(p.W.Data), f.GetBytes(f.Get("param/w")).ToArray());
         Assert.False(File.Exists(Path.Combine(dir, "loss.png")));
     }
@@ -196,15 +196,15 @@ public class TrainerTests
         var dir = TempDir("swap");
         using var p = new LinearProblem();
         using (var t = Make(p, Opts(dir))) t.Run(stopAtStep: 4);
-        var ck = CheckpointStore.PathIn(dir);
+        var ck = TrainingStateStore.PathIn(dir);
         Directory.Move(ck, ck + ".old");                         // as if the process died between the two renames
         Directory.CreateDirectory(ck + ".tmp");                   // and left a partial new one
-        Assert.Equal(ck + ".old", CheckpointStore.Find(dir));
+        Assert.Equal(ck + ".old", TrainingStateStore.Find(dir));
         using var q = new LinearProblem();
         using var t2 = Make(q, Opts(dir));
         Assert.Equal(4, t2.Resume().Step);
         t2.Run(stopAtStep: 8);
-        Assert.Equal(ck, CheckpointStore.Find(dir));
+        Assert.Equal(ck, TrainingStateStore.Find(dir));
         Assert.False(Directory.Exists(ck + ".tmp"));
         Assert.False(Directory.Exists(ck + ".old"));
     }

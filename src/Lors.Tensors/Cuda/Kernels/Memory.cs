@@ -23,7 +23,7 @@ internal static class MemoryKernels
 
     public static void Fill(Index1D i, ArrayView<byte> dst, int es, ulong bits) => Elem.StBits(dst, es, i, bits);
 
-    /// <summary>The same SplitMix-style hash as Lors.Tensors.Cpu.Rng, so a seed gives the same values on both devices.</summary>
+    /// <summary>The same SplitMix-style hash as Lors.Tensors.Rng, so a seed gives the same values on both devices.</summary>
     public static ulong Hash(ulong seed, ulong i)
     {
         ulong z = seed * 0x9E3779B97F4A7C15UL + i * 0xD1B54A32D192ED03UL + 0x632BE59BD9B4E019UL;

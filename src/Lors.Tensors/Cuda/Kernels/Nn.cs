@@ -15,7 +15,10 @@ internal struct AdamArgs
 
 internal static class NnKernels
 {
-    /// <summary>Rotate-half RoPE: y = x cos + rotate_half(x) sin (sin negated when inverse != 0).</summary>
+    /// <summary>
+    /// Rotate-half RoPE: y = x cos + rotate_half(x) sin. The inverse is the exact transpose: the partner element's sin,
+    /// negated (the same as negating sin only when the table's halves repeat, as real RoPE tables do).
+    /// </summary>
     public static void Rope(Index1D i, ArrayView<byte> x, ArrayView<byte> cos, ArrayView<byte> sin, ArrayView<byte> y, int dt, int tc, int t, int d, int inverse)
     {
         int di = i % d;
@@ -23,8 +26,7 @@ internal static class NnKernels
         int h = d / 2;
         float rot = di < h ? -Elem.Ld(x, dt, i + h) : Elem.Ld(x, dt, i - h);
         long cs = (long)ti * d + di;
-        float s = Elem.Ld(sin, tc, cs);
-        if (inverse != 0) s = -s;
+        float s = inverse != 0 ? -Elem.Ld(sin, tc, (long)ti * d + (di < h ? di + h : di - h)) : Elem.Ld(sin, tc, cs);
         Elem.St(y, dt, i, Elem.Ld(x, dt, i) * Elem.Ld(cos, tc, cs) + rot * s);
     }
 

@@ -1,8 +1,9 @@
 // Micro-benchmarks of the ops that dominate a Llama fine-tuning step, at TinyLlama sizes (hidden 2048, intermediate
 // 5632, 32 heads of 64, vocab 32000, T = 2048), reported as time per call and TFLOP/s or GB/s.
 using System.Diagnostics;
+using Lors.Tensors;
 
-namespace Lors.Tensors.Conformance;
+namespace Lors.Conformance;
 
 /// <summary>Median milliseconds per call over the timed iterations; Rate is TFLOP/s or GB/s as Unit says.</summary>
 public sealed record BenchResult(string Name, double Milliseconds, double Rate, string Unit)

@@ -1,8 +1,9 @@
 // Entry point for `lors selftest` and for running the CUDA conformance on the GPU machine from any console:
 //   SelfTestMain.RunMain(["--device", "cuda", "--bench"]). Prints a table; the exit code is 1 when any case fails.
 using Lors.Tensors.Cuda;
+using Lors.Tensors;
 
-namespace Lors.Tensors.Conformance;
+namespace Lors.Conformance;
 
 public static class SelfTestMain
 {

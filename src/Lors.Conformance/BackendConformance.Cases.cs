@@ -1,5 +1,7 @@
 // The conformance cases: every IBackend op with odd sizes, non-contiguous views, broadcasting, F32 and BF16.
-namespace Lors.Tensors.Conformance;
+using Lors.Tensors;
+
+namespace Lors.Conformance;
 
 public sealed partial class BackendConformance
 {

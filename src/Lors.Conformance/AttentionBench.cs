@@ -3,7 +3,9 @@
 // repeats, as ms and TFLOP/s (causal FLOPs: forward 4 B Hq T^2 D / 2, backward 2.5x the forward).
 using Lors.Tensors.Cuda;
 
-namespace Lors.Tensors.Conformance;
+using Lors.Tensors;
+
+namespace Lors.Conformance;
 
 public static class AttentionBench
 {

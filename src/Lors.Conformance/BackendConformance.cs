@@ -3,8 +3,9 @@
 // recorded and the run goes on. Cases are in BackendConformance.Cases.cs; sizes stay small enough for the CPU.
 using System.Diagnostics;
 using Lors.Tensors.Cuda;
+using Lors.Tensors;
 
-namespace Lors.Tensors.Conformance;
+namespace Lors.Conformance;
 
 public sealed partial class BackendConformance
 {

@@ -7,9 +7,9 @@ using Lors.Train.Data;
 
 namespace Lors.Train.Training;
 
-public static partial class CheckpointStore
+public static partial class TrainingStateStore
 {
-    private static void WriteJson(string path, TrainerState s, AdamW optimizer)
+    private static void WriteJson(string path, TrainingState s, AdamW optimizer)
     {
         var run = new JsonObject();
         foreach (var (k, v) in s.Run.OrderBy(kv => kv.Key, StringComparer.Ordinal)) run[k] = v;
@@ -65,7 +65,7 @@ public static partial class CheckpointStore
         return run;
     }
 
-    private static TrainerState ReadJson(string path, AdamW optimizer, TrainerStateLimits? limits)
+    private static TrainingState ReadJson(string path, AdamW optimizer, TrainingStateLimits? limits)
     {
         (path, var o) = Parse(path);
         var f = new Fields(path, o);
@@ -93,7 +93,7 @@ public static partial class CheckpointStore
         var wf = new Fields(path, window, "log_window.");
         var logWindow = new LogWindow(wf.Number("loss_sum", double.MinValue, double.MaxValue), (int)wf.Int("steps", 0, step));
         var run = Run(path, o);
-        return new TrainerState(step, optStep, new DataCursor(epoch, index), rng, hash, elapsed) { Run = run, Window = logWindow };
+        return new TrainingState(step, optStep, new DataCursor(epoch, index), rng, hash, elapsed) { Run = run, Window = logWindow };
     }
 
     private static string Cli1(string message) => message.Split('\n')[0].Trim();

@@ -5,7 +5,7 @@ using Lors.Tensors;
 
 namespace Lors.Autograd;
 
-public static class Checkpoint
+public static class Recompute
 {
     /// <summary>Applies <paramref name="body"/> to <paramref name="inputs"/> with recompute in backward.</summary>
     /// <param name="parameters">Leaves the body reads (e.g. adapter weights); not passed to the body.</param>
@@ -13,10 +13,10 @@ public static class Checkpoint
     {
         if (!GradMode.IsEnabled) return body(inputs);
         var all = parameters is null ? inputs : [.. inputs, .. parameters];
-        return Function.Apply(new CheckpointFn(body, inputs.Length), all);
+        return Function.Apply(new RecomputeFn(body, inputs.Length), all);
     }
 
-    private sealed class CheckpointFn(Func<Variable[], Variable> body, int inputCount) : Function
+    private sealed class RecomputeFn(Func<Variable[], Variable> body, int inputCount) : Function
     {
         private Tensor[] _inputs = [];
 

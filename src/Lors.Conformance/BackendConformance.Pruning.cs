@@ -1,6 +1,8 @@
 // Conformance cases of the pruning ops: lowest-k masks with ties (long rows, short N:M rows, one huge row),
 // SparseGPT's block inverse Cholesky into a row-strided output, and SparseGPT's column loop (N:M and given mask).
-namespace Lors.Tensors.Conformance;
+using Lors.Tensors;
+
+namespace Lors.Conformance;
 
 public sealed partial class BackendConformance
 {

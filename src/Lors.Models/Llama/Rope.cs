@@ -1,6 +1,8 @@
 // Rotary position embedding tables reproducing transformers' Llama RoPE init (default, linear, llama3)
 // and LlamaRotaryEmbedding.forward, step by step in float32 as PyTorch computes them on the CPU.
-namespace Lors.Models.Formats;
+using Lors.Models.Formats;
+
+namespace Lors.Models.Llama;
 
 public static class Rope
 {

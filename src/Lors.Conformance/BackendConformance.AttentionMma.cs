@@ -4,7 +4,9 @@
 // gemm (cuBLAS) path on the same GPU. Op names start with "AttentionMma" (lors selftest --filter AttentionMma).
 using Lors.Tensors.Cuda;
 
-namespace Lors.Tensors.Conformance;
+using Lors.Tensors;
+
+namespace Lors.Conformance;
 
 public sealed partial class BackendConformance
 {

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace Lors.Models.Formats;
 
-public sealed class CheckpointReader : IDisposable
+public sealed class HfWeightsReader : IDisposable
 {
     private readonly Dictionary<string, SafetensorsFile> _fileOf;   // tensor name -> its shard
     private readonly List<SafetensorsFile> _files;
@@ -16,7 +16,7 @@ public sealed class CheckpointReader : IDisposable
     public IEnumerable<string> Names => _names;
     public IReadOnlyList<SafetensorsFile> Files => _files;
 
-    private CheckpointReader(string directory, List<SafetensorsFile> files, Dictionary<string, SafetensorsFile> fileOf, List<string> names)
+    private HfWeightsReader(string directory, List<SafetensorsFile> files, Dictionary<string, SafetensorsFile> fileOf, List<string> names)
     {
         Directory = directory;
         _files = files;
@@ -25,7 +25,7 @@ public sealed class CheckpointReader : IDisposable
     }
 
     /// <summary>Opens <paramref name="directory"/>; a path to a .safetensors file is also accepted.</summary>
-    public static CheckpointReader Open(string directory)
+    public static HfWeightsReader Open(string directory)
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (File.Exists(directory))
@@ -41,13 +41,13 @@ public sealed class CheckpointReader : IDisposable
             $"neither {SafetensorsWriter.IndexFileName} nor {SafetensorsWriter.SingleFileName} found");
     }
 
-    private static CheckpointReader FromSingle(string directory, SafetensorsFile file)
+    private static HfWeightsReader FromSingle(string directory, SafetensorsFile file)
     {
         var fileOf = file.Entries.ToDictionary(e => e.Name, _ => file, StringComparer.Ordinal);
-        return new CheckpointReader(directory, [file], fileOf, file.Entries.Select(e => e.Name).ToList());
+        return new HfWeightsReader(directory, [file], fileOf, file.Entries.Select(e => e.Name).ToList());
     }
 
-    private static CheckpointReader FromIndex(string directory, string index)
+    private static HfWeightsReader FromIndex(string directory, string index)
     {
         var weightMap = ReadWeightMap(index);
         var shardByName = new Dictionary<string, SafetensorsFile>(StringComparer.Ordinal);
@@ -74,7 +74,7 @@ public sealed class CheckpointReader : IDisposable
             foreach (var path in System.IO.Directory.EnumerateFiles(directory, "model-*-of-*.safetensors").Order(StringComparer.Ordinal))
                 if (!shardByName.ContainsKey(Path.GetFileName(path)))
                     throw new SafetensorsFormatException(index, null, $"shard '{Path.GetFileName(path)}' is in the folder but the index does not name it (a stale or incomplete index)");
-            return new CheckpointReader(directory, files, fileOf, weightMap.Select(kv => kv.Key).ToList());
+            return new HfWeightsReader(directory, files, fileOf, weightMap.Select(kv => kv.Key).ToList());
         }
         catch
         {

@@ -12,7 +12,7 @@ namespace Lors.Train.Training;
 
 /// <param name="Run">Everything that decides the result (options, method, data and model identity), as text; resume compares it.</param>
 /// <param name="Window">The running sums of the metrics window not yet logged, so a resumed run logs the same means.</param>
-public sealed record TrainerState(int Step, int OptimizerStep, DataCursor Cursor, ulong RngState, string OptionsHash, double ElapsedSeconds)
+public sealed record TrainingState(int Step, int OptimizerStep, DataCursor Cursor, ulong RngState, string OptionsHash, double ElapsedSeconds)
 {
     public IReadOnlyDictionary<string, string> Run { get; init; } = new Dictionary<string, string>();
     public LogWindow Window { get; init; }
@@ -22,9 +22,9 @@ public sealed record TrainerState(int Step, int OptimizerStep, DataCursor Cursor
 public readonly record struct LogWindow(double LossSum, int Steps);
 
 /// <summary>What a checkpoint's fields may hold for the run resuming it (ranges checked on load, errors name the field).</summary>
-public sealed record TrainerStateLimits(int TotalSteps, int GradAccum, int BatchSize, int TrainExamples);
+public sealed record TrainingStateLimits(int TotalSteps, int GradAccum, int BatchSize, int TrainExamples);
 
-public static partial class CheckpointStore
+public static partial class TrainingStateStore
 {
     public const int FormatVersion = 2;
     public const string DirName = "checkpoint";
@@ -68,7 +68,7 @@ public static partial class CheckpointStore
 
     private static bool IsComplete(string dir) => File.Exists(Path.Combine(dir, StateFile)) && File.Exists(Path.Combine(dir, TensorsFile));
 
-    public static string Save(string outDir, TrainerState state, AdamW optimizer)
+    public static string Save(string outDir, TrainingState state, AdamW optimizer)
     {
         string final = PathIn(outDir), tmp = final + ".tmp", old = final + ".old";
         var fault = FaultHook;
@@ -103,7 +103,7 @@ public static partial class CheckpointStore
     }
 
     /// <summary>Reads the state and copies parameters and moments into the live tensors (names and shapes must match).</summary>
-    public static TrainerState Load(string dir, AdamW optimizer, TrainerStateLimits? limits = null)
+    public static TrainingState Load(string dir, AdamW optimizer, TrainingStateLimits? limits = null)
     {
         var state = ReadJson(Path.Combine(dir, StateFile), optimizer, limits);
         string file = Path.Combine(dir, TensorsFile);
@@ -119,7 +119,7 @@ public static partial class CheckpointStore
     }
 
     /// <summary>Reads and checks trainer_state.json only (no tensors are touched).</summary>
-    public static TrainerState ReadState(string dir, AdamW optimizer, TrainerStateLimits? limits = null) =>
+    public static TrainingState ReadState(string dir, AdamW optimizer, TrainingStateLimits? limits = null) =>
         ReadJson(Path.Combine(dir, StateFile), optimizer, limits);
 
     private static TensorToWrite ToWrite(string name, Tensor t)

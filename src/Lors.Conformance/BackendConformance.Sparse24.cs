@@ -1,7 +1,9 @@
 // Conformance cases of the compressed 2:4 ops: compress/decompress round trips on 2:4 matrices [O, I] with full,
 // half-empty and empty groups (and -0), the refusal of a group with three non-zeros, and the LoRS merge on kept
 // values (dense and compressed output) against the dense fused merge.
-namespace Lors.Tensors.Conformance;
+using Lors.Tensors;
+
+namespace Lors.Conformance;
 
 public sealed partial class BackendConformance
 {
@@ -63,7 +65,7 @@ public sealed partial class BackendConformance
     }
 
     /// <summary>A 2:4 matrix [o, i]: most groups keep two of four (all six patterns), some one, some none, some -0.</summary>
-    internal static float[] Matrix24(int o, int i, ulong seed)
+    public static float[] Matrix24(int o, int i, ulong seed)
     {
         var v = Ops.RandomUniform([o * i], seed, -1, 1, DType.F32, Device.Cpu).ToFloatArray();
         var rng = new Random((int)seed);
