@@ -38,7 +38,8 @@ public sealed class DemoCommand : Command<DemoCommand.Settings>
         protected override void Check(OptionChecks c) => c
             .OneOf("--method", Method, "lors", "lora", "masked", "sqft", "masked-ckpt", "masked-checkpoint")
             .Positive("--steps", Steps).Positive("--batch", Batch).AtLeast("--seq-len", SeqLen, 2).Positive("--lr", Lr)
-            .Positive("--rank", Rank).Positive("--eval-windows", EvalWindows).Positive("--calib-samples", CalibSamples).NotEmpty("--out", Out);
+            .Positive("--rank", Rank).Positive("--eval-windows", EvalWindows).Positive("--calib-samples", CalibSamples).NotEmpty("--out", Out)
+            .NonNegative("--clip", Clip);
     }
 
     /// <summary>Empties --out of an earlier demo's files; a folder holding anything else is refused, never deleted.</summary>

@@ -69,6 +69,7 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
             .OneOf("--compressed-24", Compressed24, "auto", "on", "off").Required("--data", Data).Required("--out", Out).NotEmpty("--data", Data).NotEmpty("--out", Out).NotEmpty("--model", Model)
             .OneOf("--method", Method, "lors", "lora", "masked", "sqft", "masked-ckpt", "masked-checkpoint")
             .OneOf("--format", Format, "text", "alpaca").OneOf("--init", Init, "gradient", "lora")
+            .OneOf("--lors-gradient", LorsGradient, "low-rank", "exact-masked")
             .Parses("--targets", Targets, t => ParseTargets(t))
             .Positive("--rank", Rank).Positive("--alpha", Alpha).Positive("--init-samples", InitSamples)
             .Positive("--lr", Lr).NonNegative("--weight-decay", WeightDecay).NonNegative("--warmup", Warmup)
@@ -120,8 +121,8 @@ public sealed class FinetuneCommand : Command<FinetuneCommand.Settings>
 
     public static LorsGradient ParseLorsGradient(string s) => s.Trim().ToLowerInvariant() switch
     {
-        "low-rank" or "lowrank" => Train.Adapters.LorsGradient.LowRank,
-        "exact-masked" or "exactmasked" or "exact" => Train.Adapters.LorsGradient.ExactMasked,
+        "low-rank" => Train.Adapters.LorsGradient.LowRank,
+        "exact-masked" => Train.Adapters.LorsGradient.ExactMasked,
         _ => throw new ArgumentException($"--lors-gradient: unknown kind '{s}' (expected low-rank or exact-masked)"),
     };
 

@@ -11,7 +11,7 @@ public sealed partial class LlamaModel
 
     /// <summary>Throws ConfigFormatException (naming config.json and the field) when a size in the config disagrees
     /// with the checkpoint. Reads only headers: no tensor data, no allocation proportional to the config.</summary>
-    internal static void CheckConfigAgainstCheckpoint(LlamaConfig c, HfWeightsReader reader, string configPath)
+    public static void CheckConfigAgainstCheckpoint(LlamaConfig c, HfWeightsReader reader, string configPath)
     {
         ConfigFormatException Bad(string field, string problem) => new(configPath, field, problem);
 

@@ -28,8 +28,10 @@ public sealed record FolderInspection(LlamaConfig Config, long Parameters, IRead
         var sw = System.Diagnostics.Stopwatch.StartNew();
         if (!Directory.Exists(modelDir)) throw new DirectoryNotFoundException($"model folder '{modelDir}' does not exist");
         var config = LlamaConfig.Load(modelDir);
-        var shapes = LlamaModel.ExpectedShapes(config);
         using var reader = HfWeightsReader.Open(modelDir);
+        // Sizes in config.json are checked against the tensor headers before anything is sized by them.
+        LlamaModel.CheckConfigAgainstCheckpoint(config, reader, Path.Combine(modelDir, "config.json"));
+        var shapes = LlamaModel.ExpectedShapes(config);
         long parameters = 0;
         var dtypes = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var name in reader.Names)
@@ -65,8 +67,9 @@ public sealed record FolderInspection(LlamaConfig Config, long Parameters, IRead
                 ok4 &= cols % 4 == 0;
                 ok8 &= cols % 8 == 0;
                 long z = 0;
-                staging.Read(file, entry, (chunk, _) =>
+                staging.Read(file, entry, (chunk, at) =>
                 {
+                    CheckFinite(file, entry, chunk, at);
                     var (cz, c4, c8) = ScanChunk(chunk, size);
                     z += cz;
                     max4 = Math.Max(max4, c4);
@@ -78,8 +81,25 @@ public sealed record FolderInspection(LlamaConfig Config, long Parameters, IRead
             }
             layers.Add(new LayerSparsity(l, by, weights, zeros));
         }
+        // The other tensors (embedding, norms, lm_head) are read for finiteness only: a NaN anywhere is refused by name.
+        var scanned = Enumerable.Range(0, config.NumHiddenLayers).SelectMany(l => Projections.All.Select(p => Projections.ParameterName(l, p))).ToHashSet(StringComparer.Ordinal);
+        foreach (var name in reader.Names.Where(n => !scanned.Contains(n)))
+        {
+            var (file, entry) = reader.Find(name);
+            if (entry.DType is SafeDType.F32 or SafeDType.BF16 or SafeDType.F16 or SafeDType.F64)
+                staging.Read(file, entry, (chunk, at) => CheckFinite(file, entry, chunk, at));
+        }
         SparsityPattern.NM? nm = ok4 && max4 <= 1 ? new(1, 4) : ok8 && max8 <= 2 ? new(2, 8) : ok4 && max4 <= 2 ? new(2, 4) : ok8 && max8 <= 4 ? new(4, 8) : null;
         return new FolderInspection(config, parameters, dtypes.ToList(), reader.Files.Count, layers, nm, sw.Elapsed);
+    }
+
+    private static void CheckFinite(SafetensorsFile file, SafetensorsEntry entry, ReadOnlySpan<byte> chunk, long at)
+    {
+        long bad = FiniteScan.FirstNonFinite(chunk, entry.DType);
+        if (bad < 0) return;
+        long index = at / SafeDTypes.Size(entry.DType) + bad;
+        throw new SafetensorsFormatException(file.FilePath, entry.Name,
+            FiniteScan.Describe(index, entry.Shape, FiniteScan.ValueAt(chunk, entry.DType, bad)) + " (weights must be finite)");
     }
 
     /// <summary>Zeros (either sign) in a chunk of little-endian floats, and the most nonzeros in one aligned group of 4 and of 8.

@@ -191,7 +191,11 @@ public sealed class LoglikelihoodTests
         var (plain, plainPeak) = Run(false);
         var (scoped, scopedPeak) = Run(true);
         Assert.Equal(plain, scoped);
-        // Six layers' intermediates held to the end vs one layer's at a time.
-        Assert.True(scopedPeak * 3 < plainPeak, $"peak with layer scopes {scopedPeak:N0} B, without {plainPeak:N0} B");
+        // Each block's intermediates are freed by the graph scopes either way; what layer scopes add is that each
+        // layer's output [B, T, C] is freed once the next layer has run, instead of all of them living to the end.
+        long outputBytes = 8L * 128 * model.Config.HiddenSize * sizeof(float);
+        int layers = model.Config.NumHiddenLayers;
+        Assert.True(plainPeak - scopedPeak >= (layers - 2) * outputBytes,
+            $"peak with layer scopes {scopedPeak:N0} B, without {plainPeak:N0} B: expected at least {layers - 2} layer outputs of {outputBytes:N0} B less");
     }
 }

@@ -68,12 +68,13 @@ public sealed class FolderInspectionTests : IDisposable
     }
 
     [Fact]
-    public void AMissingTensorIsNamed()
+    public void AConfigClaimingALayerTheTensorsLackIsNamed()
     {
         var dir = ModelFolders.Write(Path.Combine(_tmp, "m"));
         var cfg = File.ReadAllText(Path.Combine(dir, "config.json")).Replace("\"num_hidden_layers\": 6", "\"num_hidden_layers\": 7");
         File.WriteAllText(Path.Combine(dir, "config.json"), cfg);
-        var e = Assert.Throws<InvalidDataException>(() => FolderInspection.Inspect(dir));
-        Assert.Contains("model.layers.6.", e.Message);
+        var e = Assert.Throws<Lors.Models.Formats.ConfigFormatException>(() => FolderInspection.Inspect(dir));
+        Assert.Contains("num_hidden_layers", e.Message);
+        Assert.Contains("decoder layer 5", e.Message);
     }
 }
