@@ -14,16 +14,7 @@ public sealed class CliTests : IDisposable
         if (Directory.Exists(_tmp)) Directory.Delete(_tmp, true);
     }
 
-    private static (int rc, string stdout, string stderr) Run(params string[] args)
-    {
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return (LorsApp.Run(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-    }
+    private static (int rc, string stdout, string stderr) Run(params string[] args) => CliRunner.Run(args);
 
     [Theory]
     [InlineData("prune --sparsity 1.5 --out /tmp/x", "--sparsity")]

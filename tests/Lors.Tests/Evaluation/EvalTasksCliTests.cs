@@ -10,13 +10,7 @@ public sealed class EvalTasksCliTests
     private static (int rc, string stdout, string stderr) Run(params string[] args)
     {
         Directory.SetCurrentDirectory(RepoPaths.Root);
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        var o = new StringWriter();
-        var e = new StringWriter();
-        Console.SetOut(o);
-        Console.SetError(e);
-        try { return (LorsApp.Run(args), o.ToString(), e.ToString()); }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+        return Lors.Tests.Cli.CliRunner.Run(args);
     }
 
     [Fact]
