@@ -52,9 +52,15 @@ public sealed class LinearFn : Function
     protected override Tensor Forward(Tensor[] inputs)
     {
         (_x, _w) = (inputs[0], inputs[1]);
-        using var x2 = _x.ReshapeOrCopy(-1, _x.Shape[^1]);
-        using var y2 = Ops.MatMul(x2, _w, false, true);
-        return y2.Reshape([.. _x.Shape[..^1], _w.Shape[0]]);
+        return Product(_x, _w);
+    }
+
+    /// <summary>x [..., in] @ w^T [in, out] as [..., out] (x viewed as 2-D; copied only if strided).</summary>
+    public static Tensor Product(Tensor x, Tensor w)
+    {
+        using var x2 = x.ReshapeOrCopy(-1, x.Shape[^1]);
+        using var y2 = Ops.MatMul(x2, w, false, true);
+        return y2.Reshape([.. x.Shape[..^1], w.Shape[0]]);
     }
 
     protected override Tensor?[] Backward(Tensor gy)

@@ -2,6 +2,7 @@
 // adds this batch's dense gradient gy^T x into an fp32 accumulator [out, in] on W's device (beta = 1 GEMM, fp32
 // accumulation even when activations are bf16), and passes gx = gy W on. No gradient ever lands in W.Grad.
 using Lors.Autograd;
+using Lors.Autograd.Functions;
 using Lors.Models.Llama;
 using Lors.Tensors;
 
@@ -35,12 +36,12 @@ internal sealed class GradientProbe : ILinear, IDisposable
     {
         private Tensor _x = null!, _w = null!;
 
+        public override bool BackwardReadsOutput => false;
+
         protected override Tensor Forward(Tensor[] inputs)
         {
             (_x, _w) = (inputs[0], inputs[1]);
-            using var x2 = _x.ReshapeOrCopy(-1, _x.Shape[^1]);
-            using var y2 = Ops.MatMul(x2, _w, false, true);
-            return y2.Reshape([.. _x.Shape[..^1], _w.Shape[0]]);
+            return LinearFn.Product(_x, _w);
         }
 
         protected override Tensor?[] Backward(Tensor gy)

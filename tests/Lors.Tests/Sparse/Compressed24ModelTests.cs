@@ -8,25 +8,15 @@ using Lors.Train.Adapters;
 using Lors.Train.Pruning;
 using Lors.Train.Sparse;
 
+using Lors.Tests.Adapters;
+
 namespace Lors.Tests.Sparse;
 
 public sealed class Compressed24ModelTests
 {
-    private static readonly int[] Ids = [0, 341, 440, 1280, 624, 1451, 3335, 350, 3706, 342, 374, 339, 2308, 1065, 655, 17];
-
-    private static LlamaModel PrunedModel()
-    {
-        var m = LlamaModel.Load(RepoPaths.TinyModel);
-        Pruner.Prune(m, new PruneOptions { Method = PruneMethod.Magnitude, Pattern = new SparsityPattern.NM(2, 4) }, null);
-        return m;
-    }
-
-    private static float[] Logits(LlamaModel m)
-    {
-        using var _ = GradMode.NoGrad();
-        using var scope = TensorScope.Begin();
-        return m.Forward(Tensor.FromArray(Ids, [1, Ids.Length])).Data.ToFloatArray();
-    }
+    private static int[] Ids => TinyPruned.Ids;
+    private static LlamaModel PrunedModel() => TinyPruned.Model();
+    private static float[] Logits(LlamaModel m) => TinyPruned.Logits(m);
 
     private static AdapterSet Adapted(LlamaModel m, bool exact)
     {
